@@ -1,0 +1,183 @@
+"""The training loop: epochs of minibatches, Adam, an EMA of the weights, validation.
+
+It works on tensors already on the device and knows nothing of scikit-learn or numpy
+input. Minibatches are sliced from those tensors by a permutation (no DataLoader), and
+all the randomness of an epoch (order, steps, noise) is drawn from one explicit
+``torch.Generator`` in a few calls.
+"""
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ["EMA", "TrainingState", "train"]
+
+
+class EMA:
+    """An exponential moving average of a module's weights, used for sampling.
+
+    The decay warms up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so a
+    short run is not dominated by the initial weights.
+    """
+
+    def __init__(self, module, decay):
+        self.decay = decay
+        self.module = copy.deepcopy(module).requires_grad_(False)
+        self.n_updates = 0
+
+    @torch.no_grad()
+    def update(self, module):
+        self.n_updates += 1
+        decay = min(self.decay, (1 + self.n_updates) / (10 + self.n_updates))
+        ema_params = list(self.module.parameters())
+        params = [p.detach() for p in module.parameters()]
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+
+
+@dataclass
+class TrainingState:
+    """What training has learned so far; ``warm_start`` continues from it."""
+
+    module: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    ema: EMA | None
+    loss_curve: list = field(default_factory=list)
+    validation_loss_curve: list | None = None
+    best_validation_loss: float = math.inf
+    best_state: dict | None = None
+    n_iter_no_change: int = 0
+
+    @property
+    def sampling_module(self):
+        """The EMA weights when there are some, else the trained weights."""
+        return self.ema.module if self.ema is not None else self.module
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+def _draw_epoch(n_rows, batch_size, shuffle, timesteps, n_features, generator, device, dtype):
+    """Row order, steps and noise for a whole epoch, drawn in three calls."""
+    if shuffle:
+        order = torch.randperm(n_rows, generator=generator, device=device)
+    else:
+        order = torch.arange(n_rows, device=device)
+    t = torch.randint(1, timesteps + 1, (n_rows,), generator=generator, device=device)
+    noise = torch.randn((n_rows, n_features), generator=generator, device=device, dtype=dtype)
+    return order, t, noise
+
+
+def train(
+    state,
+    diffusion,
+    X_train,
+    X_val,
+    *,
+    max_iter,
+    batch_size,
+    loss,
+    shuffle,
+    early_stopping,
+    n_iter_no_change,
+    tol,
+    generator,
+    learning_rate="constant",
+    progress=None,
+):
+    """Run up to ``max_iter`` epochs on ``state``, in place.
+
+    Parameters
+    ----------
+    state : TrainingState
+    diffusion : GaussianDiffusion
+    X_train : Tensor of shape (n_rows, n_features)
+    X_val : Tensor of shape (n_val, n_features) or None
+        Rows held out for the validation loss, computed with the sampling weights and
+        with steps and noise fixed for the whole of training, so epochs compare.
+    max_iter, batch_size, loss, shuffle, early_stopping, n_iter_no_change, tol
+        As for :class:`~skddpm.DiffusionGenerator`.
+    generator : torch.Generator
+        On the device of ``X_train``.
+    progress : callable, optional
+        ``progress(epoch, train_loss, val_loss)`` after each epoch (the progress bar).
+
+    Returns
+    -------
+    n_epochs : int
+        The number of epochs run.
+
+    Raises
+    ------
+    NonFiniteLossError
+        When an epoch's loss is NaN or infinite; its message names the epoch.
+    """
+    n_rows, n_features = X_train.shape
+    device, dtype = X_train.device, X_train.dtype
+    module, optimizer, ema = state.module, state.optimizer, state.ema
+    batch_size = min(batch_size, n_rows)
+    n_batches = math.ceil(n_rows / batch_size)
+    val_t = val_noise = None
+    if X_val is not None:
+        # Fixed once per call so that validation losses of successive epochs compare.
+        val_generator = torch.Generator(device=device).manual_seed(
+            int(torch.randint(2**62, (1,), generator=generator, device=device).item())
+        )
+        _, val_t, val_noise = _draw_epoch(
+            X_val.shape[0], 1, False, diffusion.timesteps, n_features, val_generator, device, dtype
+        )
+    start = len(state.loss_curve)
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    total_steps = max_iter * n_batches
+    step = 0
+    for epoch in range(start + 1, start + max_iter + 1):
+        module.train()
+        order, t, noise = _draw_epoch(
+            n_rows, batch_size, shuffle, diffusion.timesteps, n_features, generator, device, dtype
+        )
+        total = torch.zeros((), device=device)
+        for i in range(n_batches):
+            rows = order[i * batch_size : (i + 1) * batch_size]
+            if learning_rate == "cosine":
+                # Anneal to zero over this call's steps (Loshchilov & Hutter, 2017).
+                factor = 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base * factor
+            step += 1
+            batch_loss = diffusion.loss(module, X_train[rows], t[rows], noise[rows], loss)
+            optimizer.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            optimizer.step()
+            if ema is not None:
+                ema.update(module)
+            total += batch_loss.detach() * rows.shape[0]
+        train_loss = total.item() / n_rows  # one host sync per epoch
+        if not math.isfinite(train_loss):
+            raise NonFiniteLossError(f"the training loss became {train_loss} in epoch {epoch}")
+        state.loss_curve.append(train_loss)
+
+        val_loss = None
+        if X_val is not None:
+            sampler = state.sampling_module
+            sampler.eval()
+            with torch.inference_mode():
+                val_loss = diffusion.loss(sampler, X_val, val_t, val_noise, loss).item()
+            state.validation_loss_curve.append(val_loss)
+            if val_loss < state.best_validation_loss - tol:
+                state.best_validation_loss = val_loss
+                state.n_iter_no_change = 0
+                if early_stopping:
+                    state.best_state = copy.deepcopy(sampler.state_dict())
+            else:
+                state.n_iter_no_change += 1
+        if progress is not None:
+            progress(epoch, train_loss, val_loss)
+        if early_stopping and state.n_iter_no_change >= n_iter_no_change:
+            break
+    for group, base in zip(optimizer.param_groups, base_lrs):
+        group["lr"] = base
+    if early_stopping and state.best_state is not None:
+        state.sampling_module.load_state_dict(state.best_state)
+    return epoch - start

@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from skddpm.network import (
+    DenoisingMLP,
+    FourierFeatures,
+    LearnedTimeEmbedding,
+    SinusoidalPositionEmbedding,
+)
+
+
+def test_sinusoidal_embedding_separates_steps():
+    emb = SinusoidalPositionEmbedding(16, timesteps=40)(torch.arange(1, 41))
+    assert emb.shape == (40, 16)
+    distances = torch.cdist(emb, emb) + torch.eye(40) * 1e3
+    assert distances.min() > 1e-2, "two steps share an embedding"
+
+
+def test_learned_embedding_indexes_steps_from_one():
+    emb = LearnedTimeEmbedding(4, timesteps=5)
+    out = emb(torch.tensor([1, 5]))
+    torch.testing.assert_close(out, emb.embedding.weight[[0, 4]])
+
+
+def test_fourier_features_keep_x_and_add_frequencies():
+    x = torch.randn(7, 3)
+    feats = FourierFeatures(3, 4)
+    out = feats(x)
+    assert out.shape == (7, feats.out_features) == (7, 3 * 9)
+    torch.testing.assert_close(out[:, :3], x)
+    assert FourierFeatures(3, 0)(x) is x
+
+
+@pytest.mark.parametrize("residual", [True, False])
+@pytest.mark.parametrize("time_embedding", ["sinusoidal", "learned"])
+def test_denoiser_output_shape_and_gradient(residual, time_embedding):
+    net = DenoisingMLP(
+        3,
+        10,
+        (16, 8),
+        time_embedding=time_embedding,
+        embedding_dim=8,
+        fourier_features=2,
+        residual=residual,
+    )
+    x = torch.randn(5, 3)
+    out = net(x, torch.randint(1, 11, (5,)))
+    assert out.shape == (5, 3)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_denoiser_depends_on_the_step():
+    torch.manual_seed(0)
+    net = DenoisingMLP(2, 50, (16,), embedding_dim=8)
+    x = torch.randn(4, 2)
+    a = net(x, torch.full((4,), 1))
+    b = net(x, torch.full((4,), 50))
+    assert not torch.allclose(a, b)
