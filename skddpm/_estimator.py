@@ -19,8 +19,10 @@ from .training import EMA, NonFiniteLossError, TrainingState, train
 
 __all__ = ["DiffusionGenerator"]
 
-# Rows per pass of the sampler: bounds memory whatever n_samples is.
-SAMPLE_CHUNK_SIZE = 65_536
+# Rows per pass of the sampler: bounds memory whatever n_samples is. Measured on a
+# 2-core CPU with the default network, 8,192 rows run a step twice as fast per row as
+# 65,536 (whose activations no longer fit in cache).
+SAMPLE_CHUNK_SIZE = 8192
 
 # Parameters that fix the schedule or the network: warm_start cannot change them.
 _STRUCTURE_PARAMS = (
@@ -515,7 +517,15 @@ class DiffusionGenerator(BaseEstimator):
     def _batch_size(self, n_rows):
         if self.batch_size == "auto":
             return min(1024, max(1, n_rows // 10))
-        return min(self.batch_size, n_rows)
+        if self.batch_size > n_rows:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_rows} training rows; "
+                f"each step uses all {n_rows}. Pass batch_size <= {n_rows} to silence this.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return n_rows
+        return self.batch_size
 
     def _initial_state(self, n_features, sizes, device, seed_sequence):
         seed = int(seed_sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
@@ -598,7 +608,7 @@ class DiffusionGenerator(BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=1
-            Number of rows. Large counts are drawn in chunks of 65,536 rows, so memory
+            Number of rows. Large counts are drawn in chunks of 8,192 rows, so memory
             stays bounded.
         random_state : int, RandomState instance or None, default=None
             Seeds the noise; None uses the estimator's ``random_state``, so a fitted

@@ -117,7 +117,6 @@ def train(
     n_rows, n_features = X_train.shape
     device, dtype = X_train.device, X_train.dtype
     module, optimizer, ema = state.module, state.optimizer, state.ema
-    batch_size = min(batch_size, n_rows)
     n_batches = math.ceil(n_rows / batch_size)
     val_t = val_noise = None
     if X_val is not None:

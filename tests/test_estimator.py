@@ -264,6 +264,12 @@ def test_early_stopping_stops_and_keeps_the_best(spiral):
     assert len(gen.validation_loss_curve_) == 3
 
 
+def test_batch_larger_than_the_data_warns(spiral):
+    with pytest.warns(UserWarning, match=r"batch_size=5000 is larger than the 270 training rows"):
+        gen = tiny(batch_size=5000, max_iter=1).fit(spiral)
+    assert gen.n_iter_ == 1
+
+
 def test_no_validation_split(spiral):
     gen = tiny(validation_fraction=0.0).fit(spiral)
     assert gen.validation_loss_curve_ is None and gen.best_validation_loss_ is None
