@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .diffusion import LOSSES, PREDICTION_TYPES, GaussianDiffusion
+from .diffusion import (
+    LOSSES,
+    PREDICTION_TYPES,
+    SAMPLERS,
+    GaussianDiffusion,
+    classifier_free_guidance,
+)
 from .network import ACTIVATIONS, DenoisingMLP
 from .schedules import BETA_SCHEDULES, NoiseSchedule, make_beta_schedule
 from .training import EMA, NonFiniteLossError, TrainingState, train
@@ -23,6 +29,9 @@ __all__ = ["DiffusionGenerator"]
 # 2-core CPU with the default network, 8,192 rows run a step twice as fast per row as
 # 65,536 (whose activations no longer fit in cache).
 SAMPLE_CHUNK_SIZE = 8192
+
+# DDIM's network calls when sample(method="ddim") is not given steps.
+DDIM_DEFAULT_STEPS = 10
 
 # Parameters that fix the schedule or the network: warm_start cannot change them.
 _STRUCTURE_PARAMS = (
@@ -185,6 +194,10 @@ class DiffusionGenerator(BaseEstimator):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead of starting
         again; the scaling learned by the first fit is kept.
+    cond_drop_prob : float, default=0.2
+        For a model fitted with labels: the probability that a training row's label is
+        replaced by "no label", so the same network also samples unconditionally and
+        classifier-free guidance works (0.2 as in the DenoisingDiffusion.jl examples).
     preserve_integers : bool, default=True
         Columns that held only whole numbers at fit time (counts, ages) come back
         rounded to whole numbers within the range seen at fit.
@@ -220,6 +233,9 @@ class DiffusionGenerator(BaseEstimator):
         The range of each column at fit time; ``clip_sample`` keeps ``x̂₀`` inside it.
     integer_columns_ : ndarray of bool of shape (n_features_in_,)
         Columns returned as whole numbers.
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen by ``fit(X, y)``, as ``np.unique`` orders them. Defined only for
+        a model fitted with labels.
     device_ : torch.device
         The device that ``device`` resolved to.
     n_features_in_ : int
@@ -271,6 +287,7 @@ class DiffusionGenerator(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
+        "cond_drop_prob": [Interval(Real, 0, 1, closed="left")],
         "preserve_integers": ["boolean"],
         "device": [str],
         "random_state": ["random_state"],
@@ -304,6 +321,7 @@ class DiffusionGenerator(BaseEstimator):
         tol=1e-4,
         shuffle=True,
         warm_start=False,
+        cond_drop_prob=0.2,
         preserve_integers=True,
         device="cpu",
         random_state=None,
@@ -333,6 +351,7 @@ class DiffusionGenerator(BaseEstimator):
         self.tol = tol
         self.shuffle = shuffle
         self.warm_start = warm_start
+        self.cond_drop_prob = cond_drop_prob
         self.preserve_integers = preserve_integers
         self.device = device
         self.random_state = random_state
@@ -401,8 +420,10 @@ class DiffusionGenerator(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Numeric training rows; float32 data is sampled as float32.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Class labels of any hashable, sortable kind (strings, ints, ...). With them
+            the model is class-conditional: ``sample(n, y=...)`` draws rows of chosen
+            classes, and ``sample(n)`` still draws from the whole table.
 
         Returns
         -------
@@ -423,6 +444,12 @@ class DiffusionGenerator(BaseEstimator):
                     "changed since it was fitted; set warm_start=False to fit a new one."
                 )
         X = self._validate_X(X, reset=not continuing)
+        classes, labels = _encode_labels(y, X.shape[0])
+        if continuing and not _same(classes, getattr(self, "classes_", None)):
+            raise ValueError(
+                "warm_start=True continues the fitted network, but the classes in y differ "
+                "from those it was fitted with; set warm_start=False to fit a new one."
+            )
         device = _resolve_device(self.device)
         seeds = _seed_sequence(self.random_state).spawn(3)
 
@@ -457,12 +484,19 @@ class DiffusionGenerator(BaseEstimator):
                 else np.zeros(X.shape[1], dtype=bool)
             )
             schedule = NoiseSchedule(betas)
-            state = self._initial_state(X.shape[1], sizes, device, seeds[0])
+            n_classes = 0 if classes is None else len(classes)
+            state = self._initial_state(X.shape[1], sizes, n_classes, device, seeds[0])
 
         X_scaled = torch.as_tensor((X - mean) / scale, dtype=torch.float32)
-        X_train, X_val = self._split(X_scaled, seeds[1])
-        if X_val is not None and state.validation_loss_curve is None:
+        train_rows, val_rows = self._split(X.shape[0], seeds[1])
+        if val_rows is not None and state.validation_loss_curve is None:
             state.validation_loss_curve = []
+
+        def rows_on_device(values, rows):
+            if values is None or rows is None:
+                return None
+            return values[rows].to(device)
+
         diffusion = GaussianDiffusion(schedule, self.prediction_type, device)
         generator = _torch_generator(
             np.random.SeedSequence(
@@ -475,10 +509,13 @@ class DiffusionGenerator(BaseEstimator):
                 n_iter = train(
                     state,
                     diffusion,
-                    X_train.to(device),
-                    None if X_val is None else X_val.to(device),
+                    rows_on_device(X_scaled, train_rows),
+                    rows_on_device(X_scaled, val_rows),
+                    labels=rows_on_device(labels, train_rows),
+                    val_labels=rows_on_device(labels, val_rows),
+                    cond_drop_prob=self.cond_drop_prob,
                     max_iter=self.max_iter,
-                    batch_size=self._batch_size(X_train.shape[0]),
+                    batch_size=self._batch_size(len(train_rows)),
                     loss=self.loss,
                     shuffle=self.shuffle,
                     early_stopping=self.early_stopping,
@@ -510,6 +547,10 @@ class DiffusionGenerator(BaseEstimator):
         self.data_min_, self.data_max_ = data_min, data_max
         self.integer_columns_ = integer_columns
         self.device_ = device
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):
+            del self.classes_
         self._output_dtype = X.dtype
         self._structure = {name: self.get_params()[name] for name in _STRUCTURE_PARAMS}
         return self
@@ -527,7 +568,7 @@ class DiffusionGenerator(BaseEstimator):
             return n_rows
         return self.batch_size
 
-    def _initial_state(self, n_features, sizes, device, seed_sequence):
+    def _initial_state(self, n_features, sizes, n_classes, device, seed_sequence):
         seed = int(seed_sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
         # torch.nn initializes from the global generator: fork it so it is left untouched.
         with torch.random.fork_rng(devices=[]):
@@ -541,6 +582,7 @@ class DiffusionGenerator(BaseEstimator):
                 embedding_dim=self.embedding_dim,
                 fourier_features=self.fourier_features,
                 residual=self.residual,
+                n_classes=n_classes,
             )
         module = module.to(device)
         # The fused kernel updates every weight in one call: 4x faster steps here.
@@ -548,9 +590,9 @@ class DiffusionGenerator(BaseEstimator):
         ema = EMA(module, self.ema_decay) if self.ema_decay > 0 else None
         return TrainingState(module, optimizer, ema)
 
-    def _split(self, X_scaled, seed_sequence):
-        """Hold out ``validation_fraction`` of the rows for the validation loss."""
-        n = X_scaled.shape[0]
+    def _split(self, n, seed_sequence):
+        """Rows to train on and rows held out for the validation loss (or None)."""
+        every_row = torch.arange(n)
         n_val = int(self.validation_fraction * n)
         if self.validation_fraction == 0:
             if self.early_stopping:
@@ -558,7 +600,7 @@ class DiffusionGenerator(BaseEstimator):
                     "early_stopping=True needs validation rows, but validation_fraction=0; "
                     "set validation_fraction to a value such as 0.1."
                 )
-            return X_scaled, None
+            return every_row, None
         if n_val < 1 or n_val >= n:
             message = (
                 f"validation_fraction={self.validation_fraction} of {n} rows leaves no "
@@ -575,41 +617,167 @@ class DiffusionGenerator(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-            return X_scaled, None
+            return every_row, None
         generator = _torch_generator(seed_sequence, "cpu")
         order = torch.randperm(n, generator=generator)
-        return X_scaled[order[n_val:]], X_scaled[order[:n_val]]
+        return order[n_val:], order[:n_val]
 
     # -- sampling ---------------------------------------------------------------------------
 
-    def _sampling_setup(self, random_state):
+    def _label_indices(self, y, n_samples):
+        """Indices of the classes in ``y``, one per row, or None for unconditional rows."""
+        if y is None:
+            return None
+        if not hasattr(self, "classes_"):
+            raise ValueError(
+                "y was given, but this DiffusionGenerator was fitted without labels; "
+                "fit it with fit(X, y) to sample by class."
+            )
+        values = np.asarray(y, dtype=object)
+        if values.ndim == 0:
+            values = np.full(n_samples, values.item(), dtype=object)
+        elif values.ndim != 1 or len(values) != n_samples:
+            raise ValueError(
+                f"y has shape {values.shape} but n_samples={n_samples}; pass one label for "
+                "every row, or a single label for all of them."
+            )
+        index = {label: i for i, label in enumerate(self.classes_.tolist())}
+        unknown = [label for label in values.tolist() if label not in index]
+        if unknown:
+            raise ValueError(
+                f"y holds {unknown[0]!r}, which is not one of the classes seen at fit: "
+                f"{self.classes_.tolist()}."
+            )
+        return torch.as_tensor([index[label] for label in values.tolist()], device=self.device_)
+
+    def _sampler_options(self, method, steps, eta, guidance_scale, conditional):
+        if method not in SAMPLERS:
+            raise ValueError(f"method={method!r} is not a sampler; expected one of {SAMPLERS}.")
+        if method == "ddpm":
+            for name, value in (("steps", steps), ("eta", eta)):
+                if value is not None:
+                    raise ValueError(
+                        f"{name}={value!r} applies to method='ddim' only: the ancestral "
+                        f"sampler takes all timesteps={self.timesteps} steps. Pass "
+                        "method='ddim' to choose them."
+                    )
+            options = {"method": "ddpm"}
+        else:
+            steps = min(DDIM_DEFAULT_STEPS, self.timesteps) if steps is None else steps
+            if (
+                isinstance(steps, bool)
+                or not isinstance(steps, numbers.Integral)
+                or not 1 <= steps <= self.timesteps
+            ):
+                raise ValueError(
+                    f"steps must be an integer from 1 to timesteps={self.timesteps}, got "
+                    f"steps={steps!r}."
+                )
+            eta = 0.0 if eta is None else eta
+            if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
+                raise ValueError(
+                    f"eta must be a number in [0, 1], got eta={eta!r}: 0 is deterministic, "
+                    "1 adds the ancestral sampler's noise."
+                )
+            options = {"method": "ddim", "steps": int(steps), "eta": float(eta)}
+        if (
+            isinstance(guidance_scale, bool)
+            or not isinstance(guidance_scale, numbers.Real)
+            or not 0 <= guidance_scale < np.inf
+        ):
+            raise ValueError(
+                f"guidance_scale must be a finite number >= 0, got {guidance_scale!r}: 0 is "
+                "unconditional, 1 conditional, larger values follow y more closely."
+            )
+        if guidance_scale != 1 and not conditional:
+            raise ValueError(
+                f"guidance_scale={guidance_scale} guides samples towards the classes in y, "
+                "but y is None; pass y, or leave guidance_scale at 1."
+            )
+        return options
+
+    def _draw(self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory):
+        """Run the sampler chunk by chunk; returns x0 or (xs, x0_hats) in scaled units."""
         check_is_fitted(self)
-        device = self.device_
+        n_samples = _check_n_samples(n_samples)
+        labels = self._label_indices(y, n_samples)
+        options = self._sampler_options(method, steps, eta, guidance_scale, labels is not None)
         network = self.ema_network_ if self.ema_network_ is not None else self.network_
         network.eval()
-        diffusion = GaussianDiffusion(self.noise_schedule_, self.prediction_type, device)
+        diffusion = GaussianDiffusion(self.noise_schedule_, self.prediction_type, self.device_)
         clip = None
         if self.clip_sample:
             clip = tuple(
-                torch.as_tensor((v - self.mean_) / self.scale_, dtype=torch.float32, device=device)
+                torch.as_tensor((v - self.mean_) / self.scale_, dtype=torch.float32,
+                                device=self.device_)
                 for v in (self.data_min_, self.data_max_)
-            )
+            )  # fmt: skip
         seed_sequence = _seed_sequence(
             random_state if random_state is not None else self.random_state
         )
-        return network, diffusion, clip, _torch_generator(seed_sequence, device)
+        generator = _torch_generator(seed_sequence, self.device_)
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, n_samples, SAMPLE_CHUNK_SIZE):
+                rows = min(SAMPLE_CHUNK_SIZE, n_samples - start)
+                noise = torch.randn(
+                    (rows, self.n_features_in_), generator=generator, device=self.device_
+                )
+                model = network
+                if labels is not None:
+                    model = classifier_free_guidance(
+                        network, labels[start : start + rows], len(self.classes_), guidance_scale
+                    )
+                out = diffusion.sample_loop(
+                    model, noise, generator=generator, clip=clip, trajectory=trajectory,
+                    **options,
+                )  # fmt: skip
+                if trajectory:
+                    chunks.append([self._unscale(part) for part in out[1:]])
+                else:
+                    chunks.append(self._unscale(out))
+        if trajectory:
+            return tuple(np.concatenate(parts, axis=1) for parts in zip(*chunks))
+        return np.concatenate(chunks)
 
     def _unscale(self, x):
         return x.cpu().numpy().astype(np.float64) * self.scale_ + self.mean_
 
-    def sample(self, n_samples=1, *, random_state=None):
-        """Draw new rows with the ancestral sampler (Ho et al. Algorithm 2).
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=1.0,
+        method="ddpm",
+        steps=None,
+        eta=None,
+        random_state=None,
+    ):
+        """Draw new rows.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of rows. Large counts are drawn in chunks of 8,192 rows, so memory
             stays bounded.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels: the class of every row, or one class for
+            all of them. None draws from the whole table, whatever the class.
+        guidance_scale : float, default=1.0
+            Classifier-free guidance ``ε̂ = ε̂_∅ + s (ε̂_y - ε̂_∅)`` (Ho & Salimans,
+            2022), needs ``y``: 1 is plain conditional sampling (one network call per
+            step), 0 unconditional, larger values stick closer to the class.
+        method : {"ddpm", "ddim"}, default="ddpm"
+            ``"ddpm"``: the ancestral sampler (Ho et al. Algorithm 2), ``timesteps``
+            network calls. ``"ddim"``: Song et al. (2021), ``steps`` network calls.
+        steps : int, default=None
+            DDIM only: network calls, from 1 to ``timesteps`` (default 10, or
+            ``timesteps`` if fewer). The sequence always starts at ``t = T`` and ends
+            at ``t = 1``.
+        eta : float, default=None
+            DDIM only, in [0, 1] (default 0): 0 is deterministic given the starting
+            noise; 1 with ``steps=timesteps`` gives the ancestral sampler's distribution.
         random_state : int, RandomState instance or None, default=None
             Seeds the noise; None uses the estimator's ``random_state``, so a fitted
             generator with an int seed returns the same rows for the same call.
@@ -621,16 +789,7 @@ class DiffusionGenerator(BaseEstimator):
             Columns in ``integer_columns_`` hold whole numbers within the range seen
             at fit.
         """
-        n_samples = _check_n_samples(n_samples)
-        network, diffusion, clip, generator = self._sampling_setup(random_state)
-        shape_rest = (self.n_features_in_,)
-        out = np.empty((n_samples, *shape_rest), dtype=np.float64)
-        with torch.inference_mode():
-            for start in range(0, n_samples, SAMPLE_CHUNK_SIZE):
-                rows = min(SAMPLE_CHUNK_SIZE, n_samples - start)
-                noise = torch.randn((rows, *shape_rest), generator=generator, device=self.device_)
-                x0 = diffusion.p_sample_loop(network, noise, generator=generator, clip=clip)
-                out[start : start + rows] = self._unscale(x0)
+        out = self._draw(n_samples, y, guidance_scale, method, steps, eta, random_state, False)
         if self.clip_sample:
             # x̂₀ was clipped in float32; this makes the range exact in the data's units.
             np.clip(out, self.data_min_, self.data_max_, out=out)
@@ -641,35 +800,62 @@ class DiffusionGenerator(BaseEstimator):
             )
         return out.astype(self._output_dtype, copy=False)
 
-    def sample_trajectory(self, n_samples=1, *, random_state=None):
+    def sample_trajectory(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=1.0,
+        method="ddpm",
+        steps=None,
+        eta=None,
+        random_state=None,
+    ):
         """The whole reverse chain: ``x_t`` at every step and the estimate ``x̂₀`` made there.
 
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState instance or None, default=None
-            As for :meth:`sample`; the same seed gives the chain that ends in the rows
-            :meth:`sample` returns (before whole-number columns are rounded).
+        Parameters are those of :meth:`sample`; the same ones give the chain that ends in
+        the rows :meth:`sample` returns (before clipping and rounding to whole numbers).
 
         Returns
         -------
-        xs : ndarray of shape (timesteps + 1, n_samples, n_features_in_)
-            ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` is ``x_{T-i}`` and
-            ``xs[-1]`` is the sample ``x_0``, in the data's units.
-        x0_hats : ndarray of shape (timesteps, n_samples, n_features_in_)
+        xs : ndarray of shape (n_steps + 1, n_samples, n_features_in_)
+            ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
+            steps and ``xs[-1]`` the sample, in the data's units. ``n_steps`` is
+            ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"``.
+        x0_hats : ndarray of shape (n_steps, n_samples, n_features_in_)
             ``x0_hats[i]`` is the estimate of ``x₀`` made from ``xs[i]``.
         """
-        n_samples = _check_n_samples(n_samples)
-        network, diffusion, clip, generator = self._sampling_setup(random_state)
-        with torch.inference_mode():
-            noise = torch.randn(
-                (n_samples, self.n_features_in_), generator=generator, device=self.device_
-            )
-            _, xs, x0_hats = diffusion.p_sample_loop(
-                network, noise, generator=generator, clip=clip, trajectory=True
-            )
-        dtype = self._output_dtype
-        return self._unscale(xs).astype(dtype), self._unscale(x0_hats).astype(dtype)
+        xs, x0_hats = self._draw(
+            n_samples, y, guidance_scale, method, steps, eta, random_state, True
+        )
+        return xs.astype(self._output_dtype), x0_hats.astype(self._output_dtype)
+
+
+def _encode_labels(y, n_rows):
+    """``(classes, indices)`` for labels ``y``, or ``(None, None)`` when y is None."""
+    if y is None:
+        return None, None
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1 or len(values) != n_rows:
+        raise ValueError(
+            f"y must hold one label per row of X: expected shape ({n_rows},), got {values.shape}."
+        )
+    missing = [i for i, label in enumerate(values.tolist()) if label is None or label != label]
+    if missing:
+        raise ValueError(
+            f"y holds a missing label (None or NaN) at row {missing[0]}; drop those rows "
+            "or give them a class of their own."
+        )
+    try:
+        classes, indices = np.unique(values, return_inverse=True)
+    except TypeError as exc:
+        raise TypeError(
+            f"The labels in y cannot be sorted ({exc}); use labels of one kind, for "
+            "example all strings."
+        ) from None
+    return classes, torch.as_tensor(indices.ravel(), dtype=torch.long)
 
 
 def _same(a, b):

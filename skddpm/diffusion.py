@@ -6,11 +6,22 @@ Indexing follows the paper: ``t = 1..T``, the coefficient of step ``t`` is entry
 ``t - 1``.
 """
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "PREDICTION_TYPES", "GaussianDiffusion"]
+__all__ = [
+    "LOSSES",
+    "PREDICTION_TYPES",
+    "SAMPLERS",
+    "GaussianDiffusion",
+    "classifier_free_guidance",
+    "ddim_timesteps",
+]
+
+SAMPLERS = ("ddpm", "ddim")
 
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction", "mean")
 LOSSES = {
@@ -21,7 +32,7 @@ LOSSES = {
 
 
 class GaussianDiffusion:
-    """A DDPM's forward process, training objective and ancestral sampler.
+    """A DDPM's forward process, training objective and samplers (ancestral and DDIM).
 
     Parameters
     ----------
@@ -123,8 +134,19 @@ class GaussianDiffusion:
 
     # -- sampling ----------------------------------------------------------------------------
 
-    def p_sample_loop(self, model, noise, *, generator, clip=None, trajectory=False):
-        """Ancestral sampling, Ho et al. Algorithm 2, from ``x_T = noise``.
+    def sample_loop(
+        self,
+        model,
+        noise,
+        *,
+        generator,
+        method="ddpm",
+        steps=None,
+        eta=0.0,
+        clip=None,
+        trajectory=False,
+    ):
+        """Run the reverse chain from ``x_T = noise``.
 
         Parameters
         ----------
@@ -134,7 +156,16 @@ class GaussianDiffusion:
         noise : Tensor of shape (n_samples, n_features)
             ``x_T``, standard normal.
         generator : torch.Generator
-            The source of the noise added at each step, on the device of ``noise``.
+            The source of the noise added along the way, on the device of ``noise``.
+        method : {"ddpm", "ddim"}, default="ddpm"
+            ``"ddpm"``: ancestral sampling, Ho et al. Algorithm 2, one step per ``t``.
+            ``"ddim"``: Song et al. (2021) eq. 12 over ``steps`` steps of
+            :func:`ddim_timesteps`.
+        steps : int, optional
+            DDIM only: the number of network calls, ``1..T`` (default ``T``).
+        eta : float, default=0.0
+            DDIM only: 0 is deterministic given ``noise``; 1 with ``steps=T`` is the
+            ancestral sampler's distribution.
         clip : tuple of two Tensors of shape (n_features,), optional
             Clip ``x̂₀`` to ``[low, high]`` before each step.
         trajectory : bool, default=False
@@ -143,32 +174,92 @@ class GaussianDiffusion:
         Returns
         -------
         x0 : Tensor of shape (n_samples, n_features)
-        xs, x0_hats : Tensor of shape (T + 1, n_samples, n_features) and (T, ...)
-            Only when ``trajectory``: ``xs[i]`` is ``x_{T - i}``, ``x0_hats[i]`` is the
-            estimate made at step ``T - i``.
+        xs, x0_hats : Tensor of shape (n_steps + 1, n_samples, n_features) and (n_steps, ...)
+            Only when ``trajectory``: ``xs[0]`` is ``x_T``, ``xs[-1]`` the sample,
+            ``x0_hats[i]`` the estimate made from ``xs[i]``.
         """
+        if method == "ddpm":
+            ts = list(range(self.timesteps, 0, -1))
+        else:
+            ts = ddim_timesteps(self.timesteps, self.timesteps if steps is None else steps)
+        abar = self.schedule.alphas_cumprod
         x_t = noise
         xs, x0_hats = [x_t], []
-        sigmas = np.sqrt(self.schedule.posterior_variance).tolist()
-        for step in range(self.timesteps, 0, -1):
-            # One step for the whole batch: the network embeds it once and broadcasts.
+        for i, step in enumerate(ts):
             t = torch.full((1,), step, dtype=torch.long, device=noise.device)
             x0_hat = self.predict_x0(model(x_t, t), x_t, t)
             if clip is not None:
                 x0_hat = torch.clamp(x0_hat, clip[0], clip[1])
-            if step > 1:
-                mean = self.q_posterior_mean(x0_hat, x_t, t)
-                z = torch.randn(
-                    noise.shape, generator=generator, device=noise.device, dtype=noise.dtype
-                )
-                x_t = mean + sigmas[step - 1] * z
-            else:
-                # At t = 1 the posterior mean is x̂₀ itself (coef1 = 1, coef2 = 0) and
-                # Algorithm 2 adds no noise; taking x̂₀ avoids their rounding error.
+            prev = ts[i + 1] if i + 1 < len(ts) else 0
+            if prev == 0:
+                # The last step returns x̂₀: the posterior mean at t = 1 is x̂₀ itself
+                # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
                 x_t = x0_hat
+            elif method == "ddpm":
+                # Ho et al. eqs. 6-7: x_{t-1} ~ N(μ̃(x̂₀, x_t), β̃_t).
+                sigma = math.sqrt(self.schedule.posterior_variance[step - 1])
+                x_t = self.q_posterior_mean(x0_hat, x_t, t) + sigma * self._randn(noise, generator)
+            else:
+                # Song et al. eq. 12, from t to t' = prev, with the ε̂ that x̂₀ implies.
+                a_t, a_prev = abar[step - 1], abar[prev - 1]
+                sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
+                eps = self.predict_eps(x0_hat, x_t, t)
+                x_t = math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev - sigma**2) * eps
+                if sigma > 0:
+                    x_t = x_t + sigma * self._randn(noise, generator)
             if trajectory:
                 xs.append(x_t)
                 x0_hats.append(x0_hat)
         if trajectory:
             return x_t, torch.stack(xs), torch.stack(x0_hats)
         return x_t
+
+    @staticmethod
+    def _randn(like, generator):
+        return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+def ddim_timesteps(timesteps, steps):
+    """The DDIM step sequence: ``steps`` values from ``T`` down to 1, evenly spread.
+
+    "Trailing" spacing (Lin et al., 2024): the chain always starts from pure noise at
+    ``t = T`` and, for ``steps >= 2``, ends at ``t = 1``; one step is just ``[T]``.
+    """
+    if not 1 <= steps <= timesteps:
+        raise ValueError(f"Expected 1 <= steps <= timesteps={timesteps}, got steps={steps}.")
+    if steps == 1:
+        return [timesteps]
+    return [int(t) for t in np.round(np.linspace(timesteps, 1, steps))]
+
+
+def classifier_free_guidance(model, labels, null_label, scale):
+    """A denoiser ``(x_t, t) -> output`` guided towards ``labels`` (Ho & Salimans, 2022).
+
+    ``ε̂ = ε̂_∅ + s (ε̂_y - ε̂_∅)``. Every parameterization maps the network's output to
+    ``ε̂`` by the same affine map for both terms, so mixing the outputs is mixing ``ε̂``.
+    Both terms come from one batched call; ``s = 1`` (conditional) and ``s = 0``
+    (unconditional) need only one.
+
+    Parameters
+    ----------
+    model : callable
+        ``model(x_t, t, y)`` with label indices ``y``.
+    labels : Tensor of shape (n_samples,)
+    null_label : int
+        The index meaning "no label".
+    scale : float
+        The guidance scale ``s >= 0``.
+    """
+    if scale == 1:
+        return lambda x_t, t: model(x_t, t, labels)
+    if scale == 0:
+        # One "no label" for all rows, broadcast like a shared step t.
+        null = torch.full((1,), null_label, dtype=labels.dtype, device=labels.device)
+        return lambda x_t, t: model(x_t, t, null)
+    both = torch.cat([labels, torch.full_like(labels, null_label)])
+
+    def guided(x_t, t):
+        conditional, unconditional = model(torch.cat([x_t, x_t]), t, both).chunk(2)
+        return unconditional + scale * (conditional - unconditional)
+
+    return guided

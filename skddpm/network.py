@@ -127,6 +127,10 @@ class DenoisingMLP(nn.Module):
         Frequencies of :class:`FourierFeatures` per input feature; 0 feeds ``x`` as is.
     residual : bool, default=True
         Residual blocks with layer norm; ``False`` gives a plain MLP.
+    n_classes : int, default=0
+        With ``n_classes > 0`` the network is class-conditional: a learned label
+        embedding, with one extra "no label" entry (index ``n_classes``), is added to the
+        step embedding.
 
     Examples
     --------
@@ -147,8 +151,11 @@ class DenoisingMLP(nn.Module):
         embedding_dim=64,
         fourier_features=8,
         residual=True,
+        n_classes=0,
     ):
         super().__init__()
+        self.n_classes = n_classes
+        self.label_embedding = nn.Embedding(n_classes + 1, embedding_dim) if n_classes else None
         if time_embedding == "sinusoidal":
             step = SinusoidalPositionEmbedding(embedding_dim, timesteps)
         else:
@@ -172,12 +179,18 @@ class DenoisingMLP(nn.Module):
             nn.Linear(widths[-1], n_features),
         )
 
-    def forward(self, x, t):
+    def forward(self, x, t, y=None):
         """Denoise ``x`` of shape (n, n_features) at steps ``t`` of shape (n,) or (1,).
 
-        A single step shared by all rows is embedded once and broadcast.
+        A single step shared by all rows is embedded once and broadcast. ``y`` holds
+        label indices of shape (n,) for a conditional network; None (or the index
+        ``n_classes``) means "no label".
         """
         emb = self.time_mlp(t)
+        if self.label_embedding is not None:
+            if y is None:
+                y = torch.full((1,), self.n_classes, dtype=torch.long, device=x.device)
+            emb = emb + self.label_embedding(y)
         h = self.features(x)
         for block in self.blocks:
             h = block(h, emb)

@@ -59,6 +59,11 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
 
+def _with_labels(module, labels):
+    """The denoiser ``(x_t, t) -> output`` that the diffusion maths expects."""
+    return lambda x_t, t: module(x_t, t, labels)
+
+
 def _draw_epoch(n_rows, batch_size, shuffle, timesteps, n_features, generator, device, dtype):
     """Row order, steps and noise for a whole epoch, drawn in three calls."""
     if shuffle:
@@ -76,6 +81,9 @@ def train(
     X_train,
     X_val,
     *,
+    labels=None,
+    val_labels=None,
+    cond_drop_prob=0.0,
     max_iter,
     batch_size,
     loss,
@@ -97,6 +105,12 @@ def train(
     X_val : Tensor of shape (n_val, n_features) or None
         Rows held out for the validation loss, computed with the sampling weights and
         with steps and noise fixed for the whole of training, so epochs compare.
+    labels, val_labels : Tensor of shape (n_rows,) and (n_val,), optional
+        Class indices for a conditional module, called as ``module(x, t, y)``; the
+        "no label" index is the module's ``n_classes``.
+    cond_drop_prob : float, default=0.0
+        Each epoch, each training label is replaced by "no label" with this
+        probability (classifier-free guidance training, Ho & Salimans 2022).
     max_iter, batch_size, loss, shuffle, early_stopping, n_iter_no_change, tol
         As for :class:`~skddpm.DiffusionGenerator`.
     generator : torch.Generator
@@ -118,6 +132,7 @@ def train(
     device, dtype = X_train.device, X_train.dtype
     module, optimizer, ema = state.module, state.optimizer, state.ema
     n_batches = math.ceil(n_rows / batch_size)
+    null_label = getattr(module, "n_classes", 0)
     val_t = val_noise = None
     if X_val is not None:
         # Fixed once per call so that validation losses of successive epochs compare.
@@ -136,6 +151,10 @@ def train(
         order, t, noise = _draw_epoch(
             n_rows, batch_size, shuffle, diffusion.timesteps, n_features, generator, device, dtype
         )
+        epoch_labels = None
+        if labels is not None:
+            drop = torch.rand(n_rows, generator=generator, device=device) < cond_drop_prob
+            epoch_labels = torch.where(drop, null_label, labels)
         total = torch.zeros((), device=device)
         for i in range(n_batches):
             rows = order[i * batch_size : (i + 1) * batch_size]
@@ -145,7 +164,8 @@ def train(
                 for group, base in zip(optimizer.param_groups, base_lrs):
                     group["lr"] = base * factor
             step += 1
-            batch_loss = diffusion.loss(module, X_train[rows], t[rows], noise[rows], loss)
+            model = module if labels is None else _with_labels(module, epoch_labels[rows])
+            batch_loss = diffusion.loss(model, X_train[rows], t[rows], noise[rows], loss)
             optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()
             optimizer.step()
@@ -161,8 +181,9 @@ def train(
         if X_val is not None:
             sampler = state.sampling_module
             sampler.eval()
+            model = sampler if val_labels is None else _with_labels(sampler, val_labels)
             with torch.inference_mode():
-                val_loss = diffusion.loss(sampler, X_val, val_t, val_noise, loss).item()
+                val_loss = diffusion.loss(model, X_val, val_t, val_noise, loss).item()
             state.validation_loss_curve.append(val_loss)
             if val_loss < state.best_validation_loss - tol:
                 state.best_validation_loss = val_loss

@@ -5,11 +5,18 @@ For x₀ ~ N(μ, σ²) per feature, x_t = a x₀ + b ε has E[x₀ | x_t] = μ +
 plugged into the sampler, it must give back samples with mean μ and variance σ².
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 
-from skddpm.diffusion import PREDICTION_TYPES, GaussianDiffusion
+from skddpm.diffusion import (
+    PREDICTION_TYPES,
+    GaussianDiffusion,
+    classifier_free_guidance,
+    ddim_timesteps,
+)
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
 
 MU = torch.tensor([1.5, -0.5], dtype=torch.float64)
@@ -42,7 +49,7 @@ def run_sampler(prediction_type, n=10_000, schedule="linear", timesteps=100, see
     diffusion = GaussianDiffusion(schedule, prediction_type, dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn((n, 2), generator=generator, dtype=torch.float64)
-    return diffusion, diffusion.p_sample_loop(
+    return diffusion, diffusion.sample_loop(
         optimal_denoiser(diffusion), noise, generator=generator, **kwargs
     )
 
@@ -84,7 +91,7 @@ def test_trajectory_shapes_and_endpoints():
     diffusion, _ = run_sampler("epsilon", n=10, timesteps=20)
     g = torch.Generator().manual_seed(0)
     noise = torch.randn((10, 2), generator=g, dtype=torch.float64)
-    x, xs, x0_hats = diffusion.p_sample_loop(
+    x, xs, x0_hats = diffusion.sample_loop(
         optimal_denoiser(diffusion), noise, generator=g, trajectory=True
     )
     assert xs.shape == (21, 10, 2) and x0_hats.shape == (20, 10, 2)
@@ -127,3 +134,126 @@ def test_sampler_keeps_the_dtype_of_its_noise():
     _, x = run_sampler("epsilon", n=10, timesteps=10)
     assert x.dtype == torch.float64
     assert np.isfinite(x.numpy()).all()
+
+
+# -- DDIM and classifier-free guidance ---------------------------------------------------
+
+
+@pytest.mark.parametrize("timesteps", [2, 10, 100, 1000])
+@pytest.mark.parametrize("steps", [1, 2, 3, 10, None])
+def test_ddim_timesteps_trail_from_T_to_one(timesteps, steps):
+    steps = timesteps if steps is None else min(steps, timesteps)
+    ts = ddim_timesteps(timesteps, steps)
+    assert len(ts) == steps
+    assert ts[0] == timesteps
+    if steps > 1:
+        assert ts[-1] == 1
+    assert all(a > b for a, b in itertools.pairwise(ts))
+
+
+def test_ddim_timesteps_errors():
+    with pytest.raises(ValueError, match=r"Expected 1 <= steps <= timesteps=10, got steps=11"):
+        ddim_timesteps(10, 11)
+    with pytest.raises(ValueError, match=r"got steps=0"):
+        ddim_timesteps(10, 0)
+
+
+def test_ddim_with_eta_one_and_every_step_is_the_ancestral_sampler():
+    # The same update written two ways, drawing the same noise: equal up to rounding.
+    _, ddpm = run_sampler("epsilon", n=500, timesteps=50, seed=7)
+    _, ddim = run_sampler("epsilon", n=500, timesteps=50, seed=7, method="ddim", steps=50, eta=1.0)
+    torch.testing.assert_close(ddim, ddpm)
+
+
+@pytest.mark.parametrize("prediction_type", PREDICTION_TYPES)
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+def test_ddim_with_optimal_denoiser_recovers_the_gaussian(prediction_type, eta):
+    # eta=0 follows the probability-flow ODE, exact as the steps shrink; eta=1 needs
+    # every step to be exact (it is then the ancestral sampler).
+    steps = 200 if eta == 0 else 1000
+    _, x = run_sampler(prediction_type, timesteps=1000, method="ddim", steps=steps, eta=eta)
+    torch.testing.assert_close(x.mean(0), MU, atol=0.05, rtol=0)
+    torch.testing.assert_close(x.std(0), SIGMA, atol=0.0, rtol=0.035)
+
+
+def test_ddim_with_eta_zero_is_deterministic_given_the_noise():
+    schedule = NoiseSchedule(make_beta_schedule("linear", 100))
+    diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
+    noise = torch.randn((100, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    runs = [
+        diffusion.sample_loop(
+            optimal_denoiser(diffusion), noise, generator=torch.Generator().manual_seed(seed),
+            method="ddim", steps=10, eta=0.0,
+        )
+        for seed in (1, 2)
+    ]  # fmt: skip
+    torch.testing.assert_close(runs[0], runs[1])
+
+
+def test_ddim_with_few_steps_keeps_the_mean_and_clips():
+    low = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    high = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    _, x = run_sampler("v_prediction", method="ddim", steps=5, clip=(low, high))
+    assert torch.all(x >= low) and torch.all(x <= high)
+    torch.testing.assert_close(x.mean(0), MU, atol=0.1, rtol=0)
+
+
+def test_ddim_trajectory_has_one_entry_per_step():
+    schedule = NoiseSchedule(make_beta_schedule("linear", 100))
+    diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn((4, 2), generator=g, dtype=torch.float64)
+    x, xs, x0_hats = diffusion.sample_loop(
+        optimal_denoiser(diffusion), noise, generator=g, method="ddim", steps=7, trajectory=True
+    )
+    assert xs.shape == (8, 4, 2) and x0_hats.shape == (7, 4, 2)
+    torch.testing.assert_close(xs[-1], x)
+
+
+def test_guidance_mixes_conditional_and_unconditional_outputs():
+    calls = []
+
+    def model(x_t, t, y):
+        calls.append(len(y))
+        return x_t * 0 + y[:, None].to(x_t.dtype)  # output = the label index
+
+    x = torch.zeros(3, 2)
+    t = torch.ones(1, dtype=torch.long)
+    labels = torch.tensor([0, 1, 2])
+    null = 5
+    torch.testing.assert_close(classifier_free_guidance(model, labels, null, 1.0)(x, t)[:, 0],
+                               torch.tensor([0.0, 1.0, 2.0]))  # fmt: skip
+    torch.testing.assert_close(classifier_free_guidance(model, labels, null, 0.0)(x, t),
+                               torch.full((3, 2), 5.0))  # fmt: skip
+    assert calls == [3, 1], "s = 1 and s = 0 take one call each (s = 0 with one shared label)"
+    guided = classifier_free_guidance(model, labels, null, 3.0)(x, t)
+    torch.testing.assert_close(guided[:, 0], 5.0 + 3.0 * (torch.tensor([0.0, 1.0, 2.0]) - 5.0))
+    assert calls[-1] == 6, "both terms come from one batched call"
+
+
+def test_conditional_sampling_with_per_class_optimal_denoisers():
+    # Two classes with their own Gaussians; conditional sampling (s = 1) must give each
+    # row its class's mean and std, with either sampler.
+    mus = torch.tensor([[2.0, 0.0], [-2.0, 1.0]], dtype=torch.float64)
+    sigmas = torch.tensor([[0.3, 0.6], [0.8, 0.2]], dtype=torch.float64)
+    schedule = NoiseSchedule(make_beta_schedule("linear", 1000))
+    diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
+    per_class = [optimal_denoiser(diffusion, mus[k], sigmas[k]) for k in range(2)]
+
+    def model(x_t, t, y):
+        out = torch.empty_like(x_t)
+        for k in range(2):
+            rows = y == k
+            out[rows] = per_class[k](x_t[rows], t)
+        return out
+
+    labels = torch.arange(8000) % 2
+    for options in ({"method": "ddpm"}, {"method": "ddim", "steps": 200, "eta": 0.0}):
+        g = torch.Generator().manual_seed(0)
+        noise = torch.randn((8000, 2), generator=g, dtype=torch.float64)
+        guided = classifier_free_guidance(model, labels, 2, 1.0)
+        x = diffusion.sample_loop(guided, noise, generator=g, **options)
+        for k in range(2):
+            rows = x[labels == k]
+            torch.testing.assert_close(rows.mean(0), mus[k], atol=0.05, rtol=0)
+            torch.testing.assert_close(rows.std(0), sigmas[k], atol=0.0, rtol=0.05)
