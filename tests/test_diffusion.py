@@ -139,23 +139,36 @@ def test_sampler_keeps_the_dtype_of_its_noise():
 # -- DDIM and classifier-free guidance ---------------------------------------------------
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine", "quadratic", "sigmoid"])
 @pytest.mark.parametrize("timesteps", [2, 10, 100, 1000])
 @pytest.mark.parametrize("steps", [1, 2, 3, 10, None])
-def test_ddim_timesteps_trail_from_T_to_one(timesteps, steps):
+def test_ddim_timesteps_run_from_T_to_one(schedule, timesteps, steps):
+    abar = NoiseSchedule(make_beta_schedule(schedule, timesteps)).alphas_cumprod
     steps = timesteps if steps is None else min(steps, timesteps)
-    ts = ddim_timesteps(timesteps, steps)
+    ts = ddim_timesteps(abar, steps)
     assert len(ts) == steps
     assert ts[0] == timesteps
     if steps > 1:
         assert ts[-1] == 1
     assert all(a > b for a, b in itertools.pairwise(ts))
+    if steps == timesteps:
+        assert ts == list(range(timesteps, 0, -1))
+
+
+def test_ddim_timesteps_spread_the_noise_level_evenly():
+    abar = NoiseSchedule(make_beta_schedule("linear", 1000)).alphas_cumprod
+    sigma = np.sqrt(1 - abar)
+    levels = sigma[np.array(ddim_timesteps(abar, 20)) - 1]
+    gaps = -np.diff(levels)
+    assert gaps.max() < 1.5 * gaps.mean(), "steps are not even in the noise level"
 
 
 def test_ddim_timesteps_errors():
+    abar = NoiseSchedule(make_beta_schedule("linear", 10)).alphas_cumprod
     with pytest.raises(ValueError, match=r"Expected 1 <= steps <= timesteps=10, got steps=11"):
-        ddim_timesteps(10, 11)
+        ddim_timesteps(abar, 11)
     with pytest.raises(ValueError, match=r"got steps=0"):
-        ddim_timesteps(10, 0)
+        ddim_timesteps(abar, 0)
 
 
 def test_ddim_with_eta_one_and_every_step_is_the_ancestral_sampler():
