@@ -71,9 +71,13 @@ def _seed_sequence(random_state):
     return np.random.SeedSequence(int(random_state.randint(np.iinfo(np.int32).max)))
 
 
+def _seed(seed_sequence):
+    """A non-negative 63-bit int, as ``torch.manual_seed`` takes."""
+    return int(seed_sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 def _torch_generator(seed_sequence, device):
-    seed = int(seed_sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
-    return torch.Generator(device=device).manual_seed(seed)
+    return torch.Generator(device=device).manual_seed(_seed(seed_sequence))
 
 
 def _resolve_device(device):
@@ -569,10 +573,9 @@ class DiffusionGenerator(BaseEstimator):
         return self.batch_size
 
     def _initial_state(self, n_features, sizes, n_classes, device, seed_sequence):
-        seed = int(seed_sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
         # torch.nn initializes from the global generator: fork it so it is left untouched.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(_seed(seed_sequence))
             module = DenoisingMLP(
                 n_features,
                 self.timesteps,
@@ -866,9 +869,10 @@ def _same(a, b):
 
 
 def _move_optimizer(optimizer, device):
+    # Fused Adam keeps even its step counts on the weights' device.
     for state in optimizer.state.values():
         for key, value in state.items():
-            if torch.is_tensor(value) and key != "step":
+            if torch.is_tensor(value):
                 state[key] = value.to(device)
 
 
