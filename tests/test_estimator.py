@@ -333,6 +333,19 @@ def test_fit_and_sample_on_cuda(spiral):
     assert gen.sample_trajectory(5)[0].shape == (11, 5, 2)
 
 
+@pytest.mark.gpu
+def test_conditional_ddim_and_warm_start_on_cuda(spiral):
+    y = np.where(spiral[:, 0] > 0, "right", "left")
+    gen = tiny(device="cuda", max_iter=2, warm_start=True).fit(spiral, y)
+    gen.fit(spiral, y)  # continues on the device, fused Adam state included
+    assert len(gen.loss_curve_) == 4
+    for options in ({"method": "ddim", "steps": 4}, {"y": "left", "guidance_scale": 2.0}):
+        S = gen.sample(50, **options)
+        assert np.isfinite(S).all()
+        np.testing.assert_array_equal(S, gen.sample(50, **options))
+    assert tiny(device="auto", max_iter=1).fit(spiral).device_.type == "cuda"
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 
