@@ -466,10 +466,11 @@ class DiffusionGenerator(BaseEstimator):
             module = self.network_.to(device)
             _move_optimizer(self.optimizer_, device)
             ema = None
-            if self.ema_decay > 0:
+            if self.ema_decay > 0 and self.ema_network_ is not None:
+                ema = EMA(module, self.ema_decay, average=self.ema_network_.to(device),
+                          n_updates=self._ema_updates)  # fmt: skip
+            elif self.ema_decay > 0:
                 ema = EMA(module, self.ema_decay)
-                if self.ema_network_ is not None:
-                    ema.module, ema.n_updates = self.ema_network_.to(device), self._ema_updates
             state = TrainingState(
                 module,
                 self.optimizer_,

@@ -22,18 +22,21 @@ class EMA:
     short run is not dominated by the initial weights.
     """
 
-    def __init__(self, module, decay):
+    def __init__(self, module, decay, *, average=None, n_updates=0):
+        """Start from a copy of ``module``, or continue an ``average`` of ``n_updates``."""
         self.decay = decay
-        self.module = copy.deepcopy(module).requires_grad_(False)
-        self.n_updates = 0
+        if average is None:
+            average = copy.deepcopy(module)
+        self.module = average.requires_grad_(False)
+        self.n_updates = n_updates
+        self._params = list(self.module.parameters())
 
     @torch.no_grad()
     def update(self, module):
         self.n_updates += 1
         decay = min(self.decay, (1 + self.n_updates) / (10 + self.n_updates))
-        ema_params = list(self.module.parameters())
         params = [p.detach() for p in module.parameters()]
-        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+        torch._foreach_lerp_(self._params, params, 1.0 - decay)
 
 
 @dataclass
