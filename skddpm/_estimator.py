@@ -1,5 +1,7 @@
 """The scikit-learn estimator: validation, scaling, device, random_state, fitted state."""
 
+import copy
+import math
 import numbers
 import re
 import secrets
@@ -12,10 +14,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._persistence import decode, encode, read_model_file, write_model_file
 from .diffusion import (
     LOSSES,
     PREDICTION_TYPES,
     SAMPLERS,
+    VARIANCE_TYPES,
     GaussianDiffusion,
     classifier_free_guidance,
 )
@@ -23,12 +27,16 @@ from .network import ACTIVATIONS, DenoisingMLP
 from .schedules import BETA_SCHEDULES, NoiseSchedule, make_beta_schedule
 from .training import EMA, NonFiniteLossError, TrainingState, train
 
-__all__ = ["DiffusionGenerator"]
+__all__ = ["DiffusionGenerator", "sample_pipeline"]
 
 # Rows per pass of the sampler: bounds memory whatever n_samples is. Measured on a
 # 2-core CPU with the default network, 8,192 rows run a step twice as fast per row as
 # 65,536 (whose activations no longer fit in cache).
 SAMPLE_CHUNK_SIZE = 8192
+
+# The bound's noise comes from each row's own values and this seed: a fitted model
+# scores a row the same whatever else is in X, and two models see the same noise.
+SCORE_SEED = 20200619
 
 # DDIM's network calls when sample(method="ddim") is not given steps.
 DDIM_DEFAULT_STEPS = 10
@@ -156,6 +164,15 @@ class DiffusionGenerator(BaseEstimator):
         ``√ᾱ_t ε - √(1 - ᾱ_t) x₀``, or the posterior mean.
     clip_sample : bool, default=True
         Clip each estimate ``x̂₀`` to the range each column had at fit time.
+    variance_type : {"fixed_small", "fixed_large"}, default="fixed_small"
+        The variance ``σ_t²`` of each reverse step (Ho et al. §3.2), used by the
+        ancestral sampler and by :meth:`score_samples`: the posterior variance ``β̃_t``
+        or the forward variance ``β_t``. "fixed_small" draws better samples (spiral
+        C2ST 0.566 against 0.606 at the defaults, 0.584 against 0.652 at
+        ``timesteps=40``); "fixed_large" gives a far tighter bound (with a perfect
+        denoiser of Gaussian data at ``timesteps=100`` it is within 0.01 nats of the
+        exact log-likelihood, against 1.3 for "fixed_small"). It needs no refit:
+        ``set_params(variance_type="fixed_large")`` before scoring.
     hidden_layer_sizes : int or tuple of int, default=(128, 128, 128)
         Width of each residual block of the denoising network.
     activation : {"silu", "relu", "gelu", "tanh"}, default="silu"
@@ -273,6 +290,7 @@ class DiffusionGenerator(BaseEstimator):
         "beta_end": [Interval(Real, 0, 1, closed="neither")],
         "prediction_type": [StrOptions(set(PREDICTION_TYPES))],
         "clip_sample": ["boolean"],
+        "variance_type": [StrOptions(set(VARIANCE_TYPES))],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "time_embedding": [StrOptions({"sinusoidal", "learned"})],
@@ -307,6 +325,7 @@ class DiffusionGenerator(BaseEstimator):
         beta_end=0.02,
         prediction_type="epsilon",
         clip_sample=True,
+        variance_type="fixed_small",
         hidden_layer_sizes=(128, 128, 128),
         activation="silu",
         time_embedding="sinusoidal",
@@ -337,6 +356,7 @@ class DiffusionGenerator(BaseEstimator):
         self.beta_end = beta_end
         self.prediction_type = prediction_type
         self.clip_sample = clip_sample
+        self.variance_type = variance_type
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.time_embedding = time_embedding
@@ -574,23 +594,10 @@ class DiffusionGenerator(BaseEstimator):
         return self.batch_size
 
     def _initial_state(self, n_features, sizes, n_classes, device, seed_sequence):
-        # torch.nn initializes from the global generator: fork it so it is left untouched.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed(seed_sequence))
-            module = DenoisingMLP(
-                n_features,
-                self.timesteps,
-                hidden_layer_sizes=sizes,
-                activation=self.activation,
-                time_embedding=self.time_embedding,
-                embedding_dim=self.embedding_dim,
-                fourier_features=self.fourier_features,
-                residual=self.residual,
-                n_classes=n_classes,
-            )
+        structure = {**self.get_params(), "hidden_layer_sizes": sizes}
+        module = _build_network(structure, n_features, n_classes, _seed(seed_sequence))
         module = module.to(device)
-        # The fused kernel updates every weight in one call: 4x faster steps here.
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate_init, fused=True)
+        optimizer = _adam(module, self.learning_rate_init)
         ema = EMA(module, self.ema_decay) if self.ema_decay > 0 else None
         return TrainingState(module, optimizer, ema)
 
@@ -706,16 +713,9 @@ class DiffusionGenerator(BaseEstimator):
         n_samples = _check_n_samples(n_samples)
         labels = self._label_indices(y, n_samples)
         options = self._sampler_options(method, steps, eta, guidance_scale, labels is not None)
-        network = self.ema_network_ if self.ema_network_ is not None else self.network_
-        network.eval()
-        diffusion = GaussianDiffusion(self.noise_schedule_, self.prediction_type, self.device_)
-        clip = None
-        if self.clip_sample:
-            clip = tuple(
-                torch.as_tensor((v - self.mean_) / self.scale_, dtype=torch.float32,
-                                device=self.device_)
-                for v in (self.data_min_, self.data_max_)
-            )  # fmt: skip
+        network = self._sampling_network()
+        diffusion = self._diffusion(torch.float32)
+        clip = self._clip_range(torch.float32)
         seed_sequence = _seed_sequence(
             random_state if random_state is not None else self.random_state
         )
@@ -743,6 +743,29 @@ class DiffusionGenerator(BaseEstimator):
         if trajectory:
             return tuple(np.concatenate(parts, axis=1) for parts in zip(*chunks))
         return np.concatenate(chunks)
+
+    def _sampling_network(self):
+        """The EMA weights when there are some, else the trained ones, in eval mode."""
+        network = self.ema_network_ if self.ema_network_ is not None else self.network_
+        return network.eval()
+
+    def _diffusion(self, dtype):
+        return GaussianDiffusion(
+            self.noise_schedule_,
+            self.prediction_type,
+            self.device_,
+            dtype=dtype,
+            variance_type=self.variance_type,
+        )
+
+    def _clip_range(self, dtype):
+        """The fitted range of each column in scaled units, or None without clipping."""
+        if not self.clip_sample:
+            return None
+        return tuple(
+            torch.as_tensor((v - self.mean_) / self.scale_, dtype=dtype, device=self.device_)
+            for v in (self.data_min_, self.data_max_)
+        )
 
     def _unscale(self, x):
         return x.cpu().numpy().astype(np.float64) * self.scale_ + self.mean_
@@ -833,6 +856,367 @@ class DiffusionGenerator(BaseEstimator):
             n_samples, y, guidance_scale, method, steps, eta, random_state, True
         )
         return xs.astype(self._output_dtype), x0_hats.astype(self._output_dtype)
+
+    # -- likelihood --------------------------------------------------------------------------
+
+    def score_samples(self, X, y=None):
+        """A lower bound on the log-likelihood of each row, in nats.
+
+        The variational bound of Ho et al. (2020) eq. 5: the prior term, the KL term of
+        every step ``t >= 2`` and a Gaussian decoder at ``t = 1``, with the reverse
+        means and variances the ancestral sampler uses (``variance_type``,
+        ``clip_sample``). The log-Jacobian of the internal standardization is
+        subtracted, so the figures are in X's units and comparable with
+        ``GaussianMixture.score_samples`` or ``KernelDensity.score_samples`` on the
+        same data. Whole-number columns are scored as continuous.
+
+        Every step is evaluated (``timesteps`` network calls per row, in float64), each
+        with one draw of noise. The noise is a fixed function of the row's standardized
+        values, so a fitted model gives a row the same score whatever else X holds and
+        in any order, and different models are scored with the same noise. The
+        estimate for a single row has a spread of a few nats (most of it from the
+        first steps, where the reverse variances are smallest); means over many rows
+        are tight.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels: score ``log p(x | y)`` for these classes.
+            None scores ``log p(x)`` with the "no label" input.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            A lower bound on ``log p(x)`` (or ``log p(x | y)``) for each row.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False).astype(np.float64, copy=False)
+        labels = self._label_indices(y, X.shape[0])
+        network = copy.deepcopy(self._sampling_network()).double()
+        diffusion = self._diffusion(torch.float64)
+        clip = self._clip_range(torch.float64)
+        log_jacobian = float(np.log(self.scale_).sum())
+        scores = np.empty(X.shape[0])
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], SAMPLE_CHUNK_SIZE):
+                rows = X[start : start + SAMPLE_CHUNK_SIZE]
+                model = network
+                if labels is not None:
+                    model = classifier_free_guidance(
+                        network, labels[start : start + len(rows)], len(self.classes_), 1.0
+                    )
+                scaled = (rows - self.mean_) / self.scale_
+                keys = _row_keys(scaled)
+                x0 = torch.as_tensor(scaled, device=self.device_)
+
+                def noise(step, keys=keys, n_features=rows.shape[1]):
+                    return torch.as_tensor(_row_noise(keys, step, n_features), device=self.device_)
+
+                terms = diffusion.bound_terms(model, x0, noise, clip=clip)
+                scores[start : start + len(rows)] = -terms.sum(dim=0).cpu().numpy()
+        return scores - log_jacobian
+
+    def score(self, X, y=None):
+        """The mean of :meth:`score_samples`: a lower bound on the average log-likelihood.
+
+        Higher is better, so ``GridSearchCV`` and ``cross_val_score`` need no
+        ``scoring`` argument.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : label or array-like of shape (n_samples,), default=None
+            Classes of the rows, for a model fitted with labels.
+
+        Returns
+        -------
+        score : float
+            Mean bound in nats per row, in X's units.
+        """
+        return float(np.mean(self.score_samples(X, y)))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _export(self):
+        """``(state, tensors)``: the attributes without torch objects, and CPU tensors.
+
+        The network, its average and Adam's moments become CPU tensors, the device a
+        string: the state holds nothing tied to a device, so it loads anywhere.
+        """
+        state = {k: v for k, v in self.__dict__.items() if k not in _TORCH_ATTRIBUTES}
+        if not hasattr(self, "network_"):
+            return state, {}
+        tensors = {}
+        for prefix, module in (("network_", self.network_), ("ema_network_", self.ema_network_)):
+            if module is not None:
+                for name, tensor in module.state_dict().items():
+                    tensors[f"{prefix}.{name}"] = tensor.detach().cpu()
+        optimizer = self.optimizer_.state_dict()
+        for index, moments in optimizer["state"].items():
+            for name, tensor in moments.items():
+                tensors[f"optimizer_.{index}.{name}"] = tensor.detach().cpu()
+        state["_torch"] = {
+            "device": str(self.device_),
+            "has_ema": self.ema_network_ is not None,
+            "param_groups": optimizer["param_groups"],
+        }
+        return state, tensors
+
+    def _restore(self, state, tensors, device=None):
+        """Set the attributes from :meth:`_export`'s output, on ``device`` if given."""
+        state = dict(state)
+        torch_state = state.pop("_torch", None)
+        self.__dict__.update(state)
+        if torch_state is None:
+            return
+        saved = torch_state["device"]
+        if device is None:
+            device = _loadable_device(saved)
+        else:
+            self.device = device
+            device = _resolve_device(device)
+        n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
+
+        def module(prefix):
+            weights = {
+                name[len(prefix) + 1 :]: tensor
+                for name, tensor in tensors.items()
+                if name.startswith(prefix + ".")
+            }
+            network = _build_network(self._structure, self.n_features_in_, n_classes, 0)
+            network.load_state_dict(weights)
+            return network.to(device)
+
+        self.network_ = module("network_")
+        self.ema_network_ = None
+        if torch_state["has_ema"]:
+            self.ema_network_ = module("ema_network_").requires_grad_(False)
+        moments = {}
+        for name, tensor in tensors.items():
+            if name.startswith("optimizer_."):
+                _, index, key = name.split(".", 2)
+                moments.setdefault(int(index), {})[key] = tensor
+        self.optimizer_ = _adam(self.network_, self.learning_rate_init)
+        self.optimizer_.load_state_dict(
+            {"state": moments, "param_groups": torch_state["param_groups"]}
+        )
+        self.device_ = device
+
+    def __getstate__(self):
+        state, tensors = self._export()
+        return {**state, "_torch_tensors": tensors}
+
+    def __setstate__(self, state):
+        state = dict(state)
+        tensors = state.pop("_torch_tensors", {})
+        self._restore(state, tensors)
+
+    def save(self, path):
+        """Write the generator to ``path`` in a format that loading never executes.
+
+        The weights (of the network, its moving average and Adam's moments) go into a
+        safetensors file; the parameters and fitted attributes into its JSON header,
+        with a format version and a SHA-256 checksum. :meth:`load` reads it back on any
+        device. Unlike pickle, a model file from an untrusted source cannot run code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced if it exists). ``.skddpm`` is a good suffix.
+
+        Returns
+        -------
+        self : DiffusionGenerator
+        """
+        check_is_fitted(self)
+        state, tensors = self._export()
+        content = {"state": encode(state, "DiffusionGenerator")}
+        write_model_file(path, content, tensors)
+        return self
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a generator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : {"cpu", "cuda", "cuda:N", "auto"}, default=None
+            Where to put the network; it also becomes the ``device`` parameter. None
+            uses the device it was fitted on, or the CPU, with a warning, where that
+            device does not exist.
+
+        Returns
+        -------
+        generator : DiffusionGenerator
+            Fitted, sampling the same rows as the saved one for the same
+            ``random_state`` (on the same device).
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is not a model, is truncated or was changed after it was saved,
+            or comes from a newer skddpm.
+        """
+        if device is not None:
+            _resolve_device(device)
+        content, tensors = read_model_file(path)
+        generator = cls.__new__(cls)
+        try:
+            state = decode(content["state"])
+            generator._restore(state, tensors, device)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(
+                f"{str(path)!r} holds a skddpm model that this version cannot rebuild "
+                f"({type(exc).__name__}: {exc}). Save it again with this version."
+            ) from None
+        return generator
+
+
+def sample_pipeline(pipeline, n_samples=1, **sample_params):
+    """Draw rows from a fitted pipeline that ends in a generator, in the input's units.
+
+    The last step draws the rows (``sample``); each earlier step, from the last to the
+    first, maps them back through its ``inverse_transform``. With
+    ``make_pipeline(StandardScaler(), PCA(10), DiffusionGenerator())`` this is latent
+    diffusion: the model learns the principal components, and the samples come back
+    as full rows.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Fitted; its last step has a ``sample`` method (a :class:`DiffusionGenerator`,
+        ``KernelDensity`` or ``GaussianMixture``, whose labels are dropped) and every
+        other step an ``inverse_transform`` (or is ``"passthrough"``).
+    n_samples : int, default=1
+    **sample_params
+        Passed to the last step's ``sample``: ``y``, ``random_state``, ``method``...
+
+    Returns
+    -------
+    X_new : ndarray of shape (n_samples, n_features_in_ of the pipeline)
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skddpm import DiffusionGenerator, sample_pipeline
+    >>> from skddpm.datasets import make_spiral
+    >>> X, _ = make_spiral(500, random_state=0)
+    >>> gen = DiffusionGenerator(timesteps=20, max_iter=5, random_state=0)
+    >>> pipe = make_pipeline(StandardScaler(), gen).fit(X)
+    >>> sample_pipeline(pipe, 10, random_state=0).shape
+    (10, 2)
+    """
+    steps = getattr(pipeline, "steps", None)
+    if steps is None:
+        raise TypeError(
+            f"sample_pipeline needs a Pipeline, got {type(pipeline).__name__}; call "
+            "sample() on a generator directly."
+        )
+    name, last = steps[-1]
+    if not hasattr(last, "sample"):
+        raise TypeError(
+            f"The last step of the pipeline, {name!r} ({type(last).__name__}), has no "
+            "sample method; end the pipeline with a DiffusionGenerator."
+        )
+    earlier = [(n, step) for n, step in steps[:-1] if step not in (None, "passthrough")]
+    for step_name, step in earlier:
+        if not hasattr(step, "inverse_transform"):
+            raise TypeError(
+                f"Step {step_name!r} ({type(step).__name__}) has no inverse_transform, so "
+                "samples cannot be mapped back through it; use an invertible transformer "
+                "there (StandardScaler, PCA, QuantileTransformer, ...)."
+            )
+    X_new = last.sample(n_samples, **sample_params)
+    if isinstance(X_new, tuple):  # GaussianMixture.sample returns (X, labels)
+        X_new = X_new[0]
+    for _, step in reversed(earlier):
+        X_new = step.inverse_transform(X_new)
+    return X_new
+
+
+# Attributes holding torch objects: stored as CPU tensors by pickle and by save.
+_TORCH_ATTRIBUTES = ("network_", "ema_network_", "optimizer_", "device_")
+
+
+def _loadable_device(saved):
+    """The device ``saved`` names if it exists here, else the CPU with a warning."""
+    device = torch.device(saved)
+    if device.type == "cuda" and (
+        not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()
+    ):
+        warnings.warn(
+            f"This DiffusionGenerator was fitted on {saved}, which this machine does not "
+            "have; it is loaded on the CPU (device_='cpu'). Pass device= to "
+            "DiffusionGenerator.load, or set_params(device='cpu') before fitting again.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
+    return device
+
+
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(z):
+    """The SplitMix64 finalizer (Steele et al., 2014), elementwise on uint64 arrays."""
+    z = z + _GOLDEN_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _row_keys(X):
+    """A 64-bit hash of each row's float64 values, seeded with ``SCORE_SEED``."""
+    bits = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
+    keys = np.full(len(X), SCORE_SEED, dtype=np.uint64)
+    for column in bits.T:
+        keys = _splitmix64(keys ^ column)
+    return keys
+
+
+def _row_noise(keys, step, n_features):
+    """Standard normal noise of shape (len(keys), n_features) for step ``step``.
+
+    A counter-based generator: SplitMix64 of (row key, step, feature) gives two
+    uniforms, Box-Muller makes them a normal. Each row's noise depends on its key only.
+    """
+    base = _splitmix64(keys ^ _splitmix64(np.full(1, step, dtype=np.uint64)))
+    counters = np.arange(1, 2 * n_features + 1, dtype=np.uint64) * _GOLDEN_GAMMA
+    bits = _splitmix64(base[:, None] + counters)
+    uniforms = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u1, u2 = 1.0 - uniforms[:, :n_features], uniforms[:, n_features:]
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+
+
+def _build_network(structure, n_features, n_classes, seed):
+    """The denoising network that the structure parameters describe, seeded."""
+    sizes = structure["hidden_layer_sizes"]
+    sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+    # torch.nn initializes from the global generator: fork it so it is left untouched.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return DenoisingMLP(
+            n_features,
+            structure["timesteps"],
+            hidden_layer_sizes=sizes,
+            activation=structure["activation"],
+            time_embedding=structure["time_embedding"],
+            embedding_dim=structure["embedding_dim"],
+            fourier_features=structure["fourier_features"],
+            residual=structure["residual"],
+            n_classes=n_classes,
+        )
+
+
+def _adam(module, learning_rate):
+    # The fused kernel updates every weight in one call: 4x faster steps here.
+    return torch.optim.Adam(module.parameters(), lr=learning_rate, fused=True)
 
 
 def _encode_labels(y, n_rows):

@@ -16,12 +16,15 @@ __all__ = [
     "LOSSES",
     "PREDICTION_TYPES",
     "SAMPLERS",
+    "VARIANCE_TYPES",
     "GaussianDiffusion",
     "classifier_free_guidance",
     "ddim_timesteps",
 ]
 
 SAMPLERS = ("ddpm", "ddim")
+
+VARIANCE_TYPES = ("fixed_small", "fixed_large")
 
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction", "mean")
 LOSSES = {
@@ -44,14 +47,42 @@ class GaussianDiffusion:
     device : torch.device or str, default="cpu"
     dtype : torch.dtype, default=torch.float32
         The dtype of the coefficient tensors, the network's and the data's.
+    variance_type : {"fixed_small", "fixed_large"}, default="fixed_small"
+        The variance ``σ_t²`` of the reverse step ``p(x_{t-1} | x_t)`` (Ho et al. §3.2),
+        shared by the ancestral sampler and the bound: the posterior variance ``β̃_t``
+        or the forward variance ``β_t``. The decoder ``p(x₀ | x₁)`` of the bound uses
+        ``β₁`` for both, as ``β̃₁ = 0``.
+
+    Attributes
+    ----------
+    reverse_variance : ndarray of shape (T,)
+        ``σ_t²`` in float64; entry 0 is the decoder's variance.
     """
 
-    def __init__(self, schedule, prediction_type="epsilon", device="cpu", dtype=torch.float32):
+    def __init__(
+        self,
+        schedule,
+        prediction_type="epsilon",
+        device="cpu",
+        dtype=torch.float32,
+        variance_type="fixed_small",
+    ):
         if prediction_type not in PREDICTION_TYPES:
             raise ValueError(
                 f"Unknown prediction_type {prediction_type!r}; expected one of {PREDICTION_TYPES}."
             )
+        if variance_type not in VARIANCE_TYPES:
+            raise ValueError(
+                f"Unknown variance_type {variance_type!r}; expected one of {VARIANCE_TYPES}."
+            )
         self.schedule = schedule
+        self.variance_type = variance_type
+        if variance_type == "fixed_small":
+            self.reverse_variance = np.concatenate(
+                [schedule.betas[:1], schedule.posterior_variance[1:]]
+            )
+        else:
+            self.reverse_variance = schedule.betas.copy()
         self.timesteps = schedule.timesteps
         self.prediction_type = prediction_type
         self.device = torch.device(device)
@@ -198,8 +229,8 @@ class GaussianDiffusion:
                 # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
                 x_t = x0_hat
             elif method == "ddpm":
-                # Ho et al. eqs. 6-7: x_{t-1} ~ N(μ̃(x̂₀, x_t), β̃_t).
-                sigma = math.sqrt(self.schedule.posterior_variance[step - 1])
+                # Ho et al. eqs. 6-7 and §3.2: x_{t-1} ~ N(μ̃(x̂₀, x_t), σ_t²).
+                sigma = math.sqrt(self.reverse_variance[step - 1])
                 x_t = self.q_posterior_mean(x0_hat, x_t, t) + sigma * self._randn(noise, generator)
             else:
                 # Song et al. eq. 12, from t to t' = prev, with the ε̂ that x̂₀ implies.
@@ -215,6 +246,60 @@ class GaussianDiffusion:
         if trajectory:
             return x_t, torch.stack(xs), torch.stack(x0_hats)
         return x_t
+
+    # -- the bound -------------------------------------------------------------------------
+
+    def bound_terms(self, model, x0, noise, *, clip=None):
+        """The terms of the variational bound on ``-log p(x₀)`` (Ho et al. eq. 5), in nats.
+
+        ``L_T = KL(q(x_T | x₀) ‖ N(0, I))``, ``L_{t-1} = KL(q(x_{t-1} | x_t, x₀) ‖
+        p(x_{t-1} | x_t))`` for ``t >= 2`` and the Gaussian decoder
+        ``L₀ = -log N(x₀; μ(x₁, 1), σ₁²)``, each summed over the features, with the
+        reverse means the sampler computes (``x̂₀`` clipped like it) and its variances
+        ``σ_t²``. Each ``x_t`` is drawn once from ``q(x_t | x₀)``, so the sum is an
+        unbiased estimate of the bound. Work in float64 to keep the small variances
+        of the last steps exact.
+
+        Parameters
+        ----------
+        model : callable
+            ``model(x_t, t) -> output``; ``t`` has shape (1,).
+        x0 : Tensor of shape (n_samples, n_features)
+        noise : callable
+            ``noise(t)`` returns the standard normal Tensor, broadcastable to ``x0``,
+            that makes ``x_t``: called once per step, so only one step's noise is in
+            memory at a time.
+        clip : tuple of two Tensors of shape (n_features,), optional
+            Clip ``x̂₀`` to ``[low, high]``, as the sampler does.
+
+        Returns
+        -------
+        terms : Tensor of shape (T + 1, n_samples)
+            ``terms[0]`` is ``L₀``, ``terms[t - 1]`` is ``L_{t-1}`` for ``2 <= t <= T``
+            and ``terms[T]`` is ``L_T``; their sum bounds ``-log p(x₀)`` from above.
+        """
+        s = self.schedule
+        var = self.reverse_variance
+        abar_T = s.alphas_cumprod[-1]
+        terms = [None] * (self.timesteps + 1)
+        terms[-1] = 0.5 * (abar_T * x0**2 + (1 - abar_T) - 1 - math.log(1 - abar_T)).sum(dim=1)
+        for step in range(1, self.timesteps + 1):
+            t = torch.full((1,), step, dtype=torch.long, device=x0.device)
+            x_t = self.q_sample(x0, t, noise(step))
+            x0_hat = self.predict_x0(model(x_t, t), x_t, t)
+            if clip is not None:
+                x0_hat = torch.clamp(x0_hat, clip[0], clip[1])
+            if step == 1:
+                # The posterior mean at t = 1 is x̂₀ itself.
+                sq = (x0 - x0_hat) ** 2
+                terms[0] = 0.5 * (math.log(2 * math.pi * var[0]) + sq / var[0]).sum(dim=1)
+                continue
+            sq = (self.q_posterior_mean(x0, x_t, t) - self.q_posterior_mean(x0_hat, x_t, t)) ** 2
+            post = s.posterior_variance[step - 1]
+            terms[step - 1] = 0.5 * (
+                math.log(var[step - 1] / post) + (post + sq) / var[step - 1] - 1
+            ).sum(dim=1)
+        return torch.stack(terms)
 
     @staticmethod
     def _randn(like, generator):

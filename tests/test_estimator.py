@@ -1,4 +1,3 @@
-import pickle
 import warnings
 
 import numpy as np
@@ -192,13 +191,6 @@ def test_pipeline_and_clone(spiral):
     cloned = clone(tiny(timesteps=17))
     assert cloned.get_params()["timesteps"] == 17
     assert not hasattr(cloned, "network_")
-
-
-def test_pickle_round_trip_keeps_samples(fitted):
-    restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(
-        restored.sample(20, random_state=5), fitted.sample(20, random_state=5)
-    )
 
 
 # -- randomness --------------------------------------------------------------------------
