@@ -127,7 +127,8 @@ def write_model_file(path, content, tensors):
     path = Path(path)
     versions = {"format": _FORMAT, "format_version": FORMAT_VERSION, "skddpm_version": __version__}
     header = json.dumps({**versions, **content})
-    tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+    # Copies: the weights are views into one flat tensor, which safetensors refuses.
+    tensors = {name: t.detach().to("cpu", copy=True) for name, t in tensors.items()}
     metadata = {"skddpm": header, "sha256": _digest(header, tensors)}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     os.close(fd)

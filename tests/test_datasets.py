@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from skddpm.datasets import make_spiral
+from skddpm.datasets import make_checkers, make_gaussian_ring, make_spiral
 
 
 def test_make_spiral_lies_on_the_spiral():
@@ -34,3 +34,31 @@ def test_make_spiral_noise_and_reproducibility():
 def test_make_spiral_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_spiral(**kwargs)
+
+
+def test_gaussian_ring_components_sit_on_the_circle():
+    X, y = make_gaussian_ring(4000, n_components=6, radius=5.0, noise=0.1, random_state=0)
+    assert X.shape == (4000, 2) and set(np.unique(y)) == set(range(6))
+    for k in range(6):
+        center = X[y == k].mean(axis=0)
+        angle = 2 * np.pi * k / 6
+        np.testing.assert_allclose(center, [5 * np.cos(angle), 5 * np.sin(angle)], atol=0.05)
+        assert X[y == k].std(axis=0) == pytest.approx([0.1, 0.1], rel=0.15)
+
+
+def test_checkers_fill_only_the_dark_squares():
+    X, y = make_checkers(5000, n_squares=4, random_state=0)
+    assert np.abs(X).max() <= 2
+    column, row = np.floor(X + 2).astype(int).T
+    assert np.all((row + column) % 2 == 0)
+    np.testing.assert_array_equal(y, row * 4 + column)
+    assert len(np.unique(y)) == 8  # every dark square is used
+    counts = np.bincount(y)[np.unique(y)]
+    assert counts.min() > 0.8 * counts.mean()
+
+
+@pytest.mark.parametrize("make", [make_gaussian_ring, make_checkers])
+def test_new_shapes_are_reproducible_and_validated(make):
+    np.testing.assert_array_equal(make(50, random_state=3)[0], make(50, random_state=3)[0])
+    with pytest.raises(ValueError, match="'n_samples' parameter of"):
+        make(0)

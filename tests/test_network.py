@@ -29,6 +29,20 @@ def test_fourier_features_keep_x_and_add_frequencies():
     assert out.shape == (7, feats.out_features) == (7, 3 * 9)
     torch.testing.assert_close(out[:, :3], x)
     assert FourierFeatures(3, 0)(x) is x
+    # per feature j: sin(2^k π x_j) for k < 4, then cos(2^k π x_j)
+    k = torch.arange(4)
+    for j in range(3):
+        phase = x[:, j : j + 1] * torch.pi * 2.0**k
+        block = out[:, 3 + 8 * j : 3 + 8 * (j + 1)]
+        torch.testing.assert_close(block, torch.cat([phase.sin(), phase.cos()], dim=1))
+
+
+def test_sinusoidal_embedding_is_the_transformer_formula():
+    emb = SinusoidalPositionEmbedding(8, timesteps=50)
+    t = torch.tensor([1, 7, 50])
+    freqs = torch.exp(-torch.log(torch.tensor(10000.0)) * torch.arange(4) / 4)
+    phase = (t[:, None] * 1000.0 / 50) * freqs
+    torch.testing.assert_close(emb(t), torch.cat([phase.sin(), phase.cos()], dim=1))
 
 
 @pytest.mark.parametrize("residual", [True, False])
