@@ -1,13 +1,191 @@
-"""The ``skddpm`` command line: ``skddpm demo [--out DIR]``."""
+"""The ``skddpm`` command line (also ``python -m skddpm``).
+
+    skddpm demo [--out DIR]
+    skddpm fit data.csv -o model.skddpm [--labels COLUMN] [--param name=value ...]
+    skddpm sample model.skddpm -n 1000 -o samples.csv [--y LABEL] [--random-state N]
+    skddpm score model.skddpm data.csv [--labels COLUMN] [-o scores.csv]
+
+CSV files have a header row; the model keeps the column names and writes them back.
+Models are written in the safe format (``DiffusionGenerator.save``), never pickled.
+A bad input ends with a one-line message and exit status 1.
+"""
 
 import argparse
+import ast
+import csv
+import difflib
 import sys
 import time
+import warnings
 from pathlib import Path
+
+import numpy as np
+
+
+class CommandError(Exception):
+    """A problem with the user's input: printed as one line, exit status 1."""
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+
+def read_csv(path, labels=None):
+    """``(names, X, y)`` from a CSV with a header row; ``labels`` names the label column."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as file:
+            rows = list(csv.reader(file))
+    except FileNotFoundError:
+        raise CommandError(f"no file at {str(path)!r}: check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {str(path)!r}: {exc}") from None
+    if len(rows) < 2:
+        raise CommandError(f"{str(path)!r} needs a header row and at least one data row")
+    header, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise CommandError(
+                f"line {number} of {str(path)!r} has {len(row)} fields but the header has "
+                f"{len(header)}"
+            )
+    if labels is not None and labels not in header:
+        raise CommandError(f"{str(path)!r} has no column {labels!r}; its columns: {header}")
+    names = [name for name in header if name != labels]
+    columns = []
+    for name in names:
+        k = header.index(name)
+        values = []
+        for number, row in enumerate(body, start=2):
+            try:
+                values.append(float(row[k]))
+            except ValueError:
+                raise CommandError(
+                    f"column {name!r} of {str(path)!r} is not numeric: line {number} holds "
+                    f"{row[k]!r}. Encode it as numbers, drop it, or pass it as --labels"
+                ) from None
+        columns.append(values)
+    X = np.array(columns, dtype=np.float64).T
+    y = None if labels is None else np.array([row[header.index(labels)] for row in body])
+    return names, X, y
+
+
+def write_csv(path, names, X):
+    try:
+        with open(path, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(names)
+            writer.writerows(X.tolist())
+    except OSError as exc:
+        raise CommandError(f"cannot write {str(path)!r}: {exc}") from None
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def parse_params(pairs):
+    """``{"name": value}`` from ``name=value`` strings, values read as Python literals."""
+    from . import DiffusionGenerator
+
+    known = DiffusionGenerator().get_params()
+    params = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--param expects name=value, got {pair!r}")
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise CommandError(f"DiffusionGenerator has no parameter {name!r}{hint}")
+        try:
+            params[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[name] = text  # a bare word such as cosine or cuda
+    return params
+
+
+def load_model(path):
+    from . import DiffusionGenerator
+
+    try:
+        return DiffusionGenerator.load(path)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def model_columns(gen):
+    names = getattr(gen, "feature_names_in_", None)
+    if names is None:
+        return [f"x{i}" for i in range(gen.n_features_in_)]
+    return [str(name) for name in names]
+
+
+def fit(args):
+    from . import DiffusionGenerator
+
+    params = parse_params(args.param)
+    names, X, y = read_csv(args.data, args.labels)
+    verbose = params.pop("verbose", False)
+    gen = DiffusionGenerator(**params, verbose=True)
+    start = time.perf_counter()
+    gen.fit(X, y)
+    # What fitting on a DataFrame with these columns records: sample writes them back.
+    gen.feature_names_in_ = np.asarray(names, dtype=object)
+    gen.set_params(verbose=verbose)
+    gen.save(args.output)
+    classes = f", classes {gen.classes_.tolist()}" if y is not None else ""
+    print(
+        f"fitted on {len(X):,} rows of {len(names)} columns{classes} in "
+        f"{time.perf_counter() - start:.1f} s; wrote {args.output}"
+    )
+
+
+def sample(args):
+    gen = load_model(args.model)
+    kwargs = {"random_state": args.random_state}
+    if args.y is not None:
+        classes = getattr(gen, "classes_", None)
+        if classes is None:
+            raise CommandError(f"--y {args.y!r} needs a model fitted with labels (fit --labels)")
+        match = [c for c in classes.tolist() if str(c) == args.y]
+        if not match:
+            raise CommandError(f"--y {args.y!r} is not one of the classes {classes.tolist()}")
+        kwargs["y"] = match[0]
+    if args.method == "ddim":
+        kwargs.update(method="ddim", steps=args.steps)
+    elif args.steps is not None:
+        raise CommandError("--steps applies to --method ddim only")
+    gen.set_params(verbose=True)
+    X_new = gen.sample(args.n_samples, **kwargs)
+    write_csv(args.output, model_columns(gen), X_new)
+    print(f"wrote {len(X_new):,} rows to {args.output}")
+
+
+def score(args):
+    gen = load_model(args.model)
+    names, X, y = read_csv(args.data, args.labels)
+    wanted = model_columns(gen)
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise CommandError(
+            f"{args.data!r} has no column {missing[0]!r}, which the model was fitted with; "
+            f"it needs {wanted}"
+        )
+    X = X[:, [names.index(name) for name in wanted]]
+    gen.set_params(verbose=True)
+    with warnings.catch_warnings():
+        # The columns were matched by name above.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        scores = gen.score_samples(X, y)
+    if args.output:
+        write_csv(args.output, ["log_likelihood_bound"], scores[:, None])
+    print(
+        f"mean log-likelihood bound: {scores.mean():.4f} nats per row over {len(X):,} rows "
+        f"(variance_type={gen.variance_type!r})"
+    )
 
 
 def demo(out, *, n_samples=10_000, random_state=0):
-    """Train on the spiral, write pictures of the samples and the loss, print the quality."""
+    """Train on the spiral, write pictures of the samples, the loss and the reverse process."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,7 +194,7 @@ def demo(out, *, n_samples=10_000, random_state=0):
     from . import DiffusionGenerator
     from .datasets import make_spiral
     from .metrics import classifier_two_sample_test
-    from .plotting import plot_loss_curves, plot_samples
+    from .plotting import animate_reverse_process, plot_loss_curves, plot_samples
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -28,6 +206,7 @@ def demo(out, *, n_samples=10_000, random_state=0):
     start = time.perf_counter()
     gen.fit(X)
     fit_seconds = time.perf_counter() - start
+    gen.set_params(verbose=False)
     start = time.perf_counter()
     X_new = gen.sample(2000)
     sample_seconds = time.perf_counter() - start
@@ -35,32 +214,68 @@ def demo(out, *, n_samples=10_000, random_state=0):
     axes = plot_samples(fresh, X_new)
     axes[0].figure.suptitle("DiffusionGenerator on the spiral")
     axes[0].figure.savefig(out / "samples.png", dpi=100, bbox_inches="tight")
-    ax = plot_loss_curves(gen.loss_curve_, gen.validation_loss_curve_)
+    ax = plot_loss_curves(gen)
     ax.set_title("loss per epoch")
     ax.figure.savefig(out / "loss.png", dpi=100, bbox_inches="tight")
+    animate_reverse_process(gen, 1000, path=out / "reverse.gif", random_state=random_state)
     plt.close("all")
 
-    score = classifier_two_sample_test(X_new, fresh, random_state=0)
+    quality = classifier_two_sample_test(X_new, fresh, random_state=0)
     floor = classifier_two_sample_test(other, fresh, random_state=0)
     print(f"fit: {fit_seconds:.1f} s on {len(X):,} rows, {gen.n_iter_} epochs")
     print(f"sample: {sample_seconds:.2f} s for 2,000 rows ({gen.timesteps} steps)")
     print(
-        f"classifier two-sample test accuracy: {score:.3f} "
+        f"classifier two-sample test accuracy: {quality:.3f} "
         f"(0.5 = indistinguishable; two real samples give {floor:.3f})"
     )
-    print(f"pictures: {out / 'samples.png'}, {out / 'loss.png'}")
+    print(f"pictures: {out / 'samples.png'}, {out / 'loss.png'}, {out / 'reverse.gif'}")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="skddpm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="skddpm",
+        description="Denoising diffusion models from the command line.",
+        epilog="Run 'skddpm COMMAND --help' for a command's options.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser(
+
+    p = commands.add_parser(
         "demo", help="train on the spiral, write pictures, print how good the samples are"
     )
-    demo_parser.add_argument("--out", default="demo-output", help="folder for the pictures")
+    p.add_argument("--out", default="demo-output", help="folder for the pictures")
+
+    p = commands.add_parser("fit", help="fit a model to the numeric columns of a CSV file")
+    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("-o", "--output", required=True, help="model file to write")
+    p.add_argument("--labels", help="a column of class labels: fit a class-conditional model")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a DiffusionGenerator parameter, e.g. --param timesteps=40")  # fmt: skip
+
+    p = commands.add_parser("sample", help="draw rows from a model into a CSV file")
+    p.add_argument("model", help="model file written by 'skddpm fit' or save()")
+    p.add_argument("-n", "--n-samples", type=int, default=1000, help="rows to draw")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    p.add_argument("--y", help="draw rows of this class (models fitted with --labels)")
+    p.add_argument("--method", choices=["ddpm", "ddim"], default="ddpm")
+    p.add_argument("--steps", type=int, help="network calls, for --method ddim")
+    p.add_argument("--random-state", type=int, default=None)
+
+    p = commands.add_parser("score", help="the log-likelihood bound of the rows of a CSV file")
+    p.add_argument("model", help="model file written by 'skddpm fit' or save()")
+    p.add_argument("data", help="CSV file with the model's columns")
+    p.add_argument("--labels", help="the column of class labels, for a conditional model")
+    p.add_argument("-o", "--output", help="also write each row's bound to this CSV file")
+
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args.out)
+    try:
+        if args.command == "demo":
+            demo(args.out)
+        else:
+            {"fit": fit, "sample": sample, "score": score}[args.command](args)
+    except (CommandError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"skddpm {args.command}: error: {message}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -231,7 +231,8 @@ class DiffusionGenerator(BaseEstimator):
         numpy and torch random states are left untouched. An int makes ``fit`` and
         ``sample`` reproducible on the CPU.
     verbose : bool, default=False
-        Show a progress bar of the epochs and the current loss.
+        Show a progress bar of the epochs and the current loss during ``fit``, and of
+        the rows during ``sample``, ``sample_trajectory`` and ``score_samples``.
 
     Attributes
     ----------
@@ -249,11 +250,11 @@ class DiffusionGenerator(BaseEstimator):
     best_validation_loss_ : float or None
     n_iter_ : int
         Epochs run by the last ``fit``.
-    mean_, scale_ : ndarray of shape (n_features_in_,)
+    mean_, scale_ : ndarray of shape (n_features,)
         The standardization of each column.
-    data_min_, data_max_ : ndarray of shape (n_features_in_,)
+    data_min_, data_max_ : ndarray of shape (n_features,)
         The range of each column at fit time; ``clip_sample`` keeps ``x̂₀`` inside it.
-    integer_columns_ : ndarray of bool of shape (n_features_in_,)
+    integer_columns_ : ndarray of bool of shape (n_features,)
         Columns returned as whole numbers.
     classes_ : ndarray of shape (n_classes,)
         The labels seen by ``fit(X, y)``, as ``np.unique`` orders them. Defined only for
@@ -727,7 +728,7 @@ class DiffusionGenerator(BaseEstimator):
         generator = _torch_generator(seed_sequence, self.device_)
         chunks = []
         with torch.inference_mode():
-            for start in range(0, n_samples, SAMPLE_CHUNK_SIZE):
+            for start in _chunks(n_samples, self.verbose, "sample"):
                 rows = min(SAMPLE_CHUNK_SIZE, n_samples - start)
                 noise = torch.randn(
                     (rows, self.n_features_in_), generator=generator, device=self.device_
@@ -816,7 +817,7 @@ class DiffusionGenerator(BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
+        X_new : ndarray of shape (n_samples, n_features)
             Rows in the units and dtype (float32 or float64) of the training data.
             Columns in ``integer_columns_`` hold whole numbers within the range seen
             at fit.
@@ -850,11 +851,11 @@ class DiffusionGenerator(BaseEstimator):
 
         Returns
         -------
-        xs : ndarray of shape (n_steps + 1, n_samples, n_features_in_)
+        xs : ndarray of shape (n_steps + 1, n_samples, n_features)
             ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
             steps and ``xs[-1]`` the sample, in the data's units. ``n_steps`` is
             ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"``.
-        x0_hats : ndarray of shape (n_steps, n_samples, n_features_in_)
+        x0_hats : ndarray of shape (n_steps, n_samples, n_features)
             ``x0_hats[i]`` is the estimate of ``x₀`` made from ``xs[i]``.
         """
         xs, x0_hats = self._draw(
@@ -904,7 +905,7 @@ class DiffusionGenerator(BaseEstimator):
         log_jacobian = float(np.log(self.scale_).sum())
         scores = np.empty(X.shape[0])
         with torch.inference_mode():
-            for start in range(0, X.shape[0], SAMPLE_CHUNK_SIZE):
+            for start in _chunks(X.shape[0], self.verbose, "score"):
                 rows = X[start : start + SAMPLE_CHUNK_SIZE]
                 model = network
                 if labels is not None:
@@ -1102,7 +1103,7 @@ def sample_pipeline(pipeline, n_samples=1, **sample_params):
 
     Returns
     -------
-    X_new : ndarray of shape (n_samples, n_features_in_ of the pipeline)
+    X_new : ndarray of shape (n_samples, n_features) of the pipeline's input
 
     Examples
     --------
@@ -1256,6 +1257,20 @@ def _same(a, b):
         return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
     except (TypeError, ValueError):
         return a is b
+
+
+def _chunks(n_rows, verbose, desc):
+    """Start rows of the chunks, behind a progress bar of rows when ``verbose``."""
+    starts = range(0, n_rows, SAMPLE_CHUNK_SIZE)
+    if not verbose:
+        yield from starts
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=n_rows, desc=desc, unit="row") as bar:
+        for start in starts:
+            yield start
+            bar.update(min(SAMPLE_CHUNK_SIZE, n_rows - start))
 
 
 class _progress_bar:

@@ -1,22 +1,143 @@
+"""The command line, run as users run it: a subprocess, one-line errors, exit codes."""
+
+import csv
 import subprocess
 import sys
 
-from skddpm.__main__ import demo
+import numpy as np
+import pytest
+
+from skddpm import DiffusionGenerator
+from skddpm.__main__ import demo, main
+
+TINY = ["--param", "timesteps=10", "--param", "hidden_layer_sizes=(16,)",
+        "--param", "max_iter=3", "--param", "random_state=0"]  # fmt: skip
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "skddpm", *map(str, args)],
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def write(path, header, rows):
+    with open(path, "w", newline="") as file:
+        csv.writer(file).writerows([header, *rows])
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2)) + np.repeat([[0, 0], [6, 6]], 100, axis=0)
+    rows = [
+        [f"{a:.6f}", f"{b:.6f}", kind] for (a, b), kind in zip(X, ["low"] * 100 + ["high"] * 100)
+    ]
+    return write(tmp_path_factory.mktemp("cli") / "data.csv", ["width", "height", "kind"], rows)
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    path = data.parent / "model.skddpm"
+    assert main(["fit", str(data), "-o", str(path), "--labels", "kind", *TINY]) == 0
+    return path
+
+
+def test_fit_writes_a_safe_model_with_the_csv_columns(model, capsys):
+    gen = DiffusionGenerator.load(model)
+    assert gen.feature_names_in_.tolist() == ["width", "height"]
+    assert gen.classes_.tolist() == ["high", "low"]
+    assert gen.timesteps == 10 and gen.hidden_layer_sizes == (16,) and gen.verbose is False
+
+
+def test_sample_keeps_the_column_names_and_the_class(model, tmp_path):
+    out = tmp_path / "samples.csv"
+    assert main(["sample", str(model), "-n", "50", "-o", str(out), "--y", "high",
+                 "--random-state", "1"]) == 0  # fmt: skip
+    with open(out) as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["width", "height"] and len(rows) == 51
+    values = np.array(rows[1:], dtype=float)
+    expected = DiffusionGenerator.load(model).sample(50, y="high", random_state=1)
+    np.testing.assert_allclose(values, expected)
+    assert main(["sample", str(model), "-n", "5", "-o", str(out), "--method", "ddim",
+                 "--steps", "3"]) == 0  # fmt: skip
+
+
+def test_score_prints_the_mean_bound_and_writes_rows(model, data, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(model), str(data), "--labels", "kind", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mean log-likelihood bound:" in printed and "over 200 rows" in printed
+    with open(out) as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["log_likelihood_bound"] and len(rows) == 201
+
+
+def test_score_matches_columns_by_name(model, data, tmp_path, capsys):
+    with open(data) as file:
+        rows = list(csv.reader(file))
+    swapped = write(tmp_path / "swapped.csv", ["kind", "height", "width"],
+                    [[k, h, w] for w, h, k in rows[1:]])  # fmt: skip
+    main(["score", str(model), str(data), "--labels", "kind"])
+    main(["score", str(model), str(swapped), "--labels", "kind"])
+    first, second = capsys.readouterr().out.splitlines()[-2:]
+    assert first == second
 
 
 def test_demo_writes_pictures_and_prints_quality(tmp_path, capsys):
     demo(tmp_path / "out", n_samples=400)
     printed = capsys.readouterr().out
-    assert (tmp_path / "out" / "samples.png").stat().st_size > 1000
-    assert (tmp_path / "out" / "loss.png").stat().st_size > 1000
+    for name in ("samples.png", "loss.png", "reverse.gif"):
+        assert (tmp_path / "out" / name).stat().st_size > 1000
     assert "classifier two-sample test accuracy" in printed
     assert "two real samples give" in printed
 
 
-def test_cli_help_and_unknown_command():
-    ok = subprocess.run([sys.executable, "-m", "skddpm", "--help"], capture_output=True, text=True)
-    assert ok.returncode == 0 and "demo" in ok.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "skddpm", "frobnicate"], capture_output=True, text=True
-    )
-    assert bad.returncode != 0 and "invalid choice" in bad.stderr
+def test_help_and_a_round_trip_as_a_subprocess(data, tmp_path):
+    ok = run("--help")
+    assert ok.returncode == 0 and all(c in ok.stdout for c in ("demo", "fit", "sample", "score"))
+    out = tmp_path / "s.csv"
+    done = run("sample", data.parent / "model.skddpm", "-n", 7, "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().count("\n") == 8
+
+
+def one_line_error(result):
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, data):
+    text = write(tmp_path / "text.csv", ["a", "b"], [["1", "x"], ["2", "3"]])
+    cases = [
+        (("fit", tmp_path / "missing.csv", "-o", tmp_path / "m"), "no file at '.*missing.csv'"),
+        (("fit", text, "-o", tmp_path / "m"), "column 'b' of .* is not numeric: line 2 holds 'x'"),
+        (
+            ("fit", data, "-o", tmp_path / "m", "--param", "timestep=4"),
+            "no parameter 'timestep'; did you mean 'timesteps'",
+        ),
+        (
+            ("fit", data, "-o", tmp_path / "m", "--labels", "kind", "--param", "timesteps=abc"),
+            "The 'timesteps' parameter of DiffusionGenerator must be",
+        ),
+        (("sample", data, "-o", tmp_path / "s.csv"), "is not a skddpm model file"),
+        (("score", tmp_path / "nowhere.skddpm", data), "No model file at"),
+    ]
+    for args, pattern in cases:
+        line = one_line_error(run(*args))
+        assert __import__("re").search(pattern, line), (pattern, line)
+
+
+def test_in_process_errors_name_the_problem(model, tmp_path, capsys):
+    assert main(["sample", str(model), "-o", str(tmp_path / "s.csv"), "--y", "medium"]) == 1
+    assert "--y 'medium' is not one of the classes ['high', 'low']" in capsys.readouterr().err
+    assert main(["sample", str(model), "-o", str(tmp_path / "s.csv"), "--steps", "3"]) == 1
+    assert "--steps applies to --method ddim only" in capsys.readouterr().err
+    assert main(["fit", str(model), "-o", str(tmp_path / "m"), "--param", "oops"]) == 1
+    assert "--param expects name=value, got 'oops'" in capsys.readouterr().err
+    short = write(tmp_path / "short.csv", ["width"], [["1.0"]])
+    assert main(["score", str(model), str(short)]) == 1
+    assert "has no column 'height', which the model was fitted with" in capsys.readouterr().err
