@@ -45,9 +45,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from skddpm import DiffusionGenerator
+from skddpm._estimator import _build_network
 from skddpm.datasets import make_checkers, make_gaussian_ring, make_spiral
 from skddpm.metrics import classifier_two_sample_test, energy_distance, maximum_mean_discrepancy
-from skddpm.network import DenoisingMLP
 
 HERE = Path(__file__).resolve().parent
 
@@ -272,13 +272,8 @@ def quality(lines):
 
 def default_network(n_features, timesteps=100):
     """The network DiffusionGenerator() builds, for the plain-PyTorch peer."""
-    gen = DiffusionGenerator()
-    return DenoisingMLP(
-        n_features, timesteps, hidden_layer_sizes=gen.hidden_layer_sizes,
-        activation=gen.activation, time_embedding=gen.time_embedding,
-        embedding_dim=gen.embedding_dim, fourier_features=gen.fourier_features,
-        residual=gen.residual,
-    )  # fmt: skip
+    structure = DiffusionGenerator(timesteps).get_params()
+    return _build_network(structure, n_features, n_classes=0, seed=0)
 
 
 def synchronize(device):
@@ -411,7 +406,6 @@ def speed(lines, device="cpu"):
         f"**{sample_seconds / bare:.2f}x** the bare forward passes.",
     ]
     if device == "cpu":
-        X = make_spiral(10_000, random_state=0)[0]
         DiffusionGenerator(random_state=0, max_iter=2).fit(X)
         tutorial_recipe(X, epochs=1)
         start = time.perf_counter()

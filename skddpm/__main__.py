@@ -65,7 +65,10 @@ def read_csv(path, labels=None):
                 ) from None
         columns.append(values)
     X = np.array(columns, dtype=np.float64).T
-    y = None if labels is None else np.array([row[header.index(labels)] for row in body])
+    y = None
+    if labels is not None:
+        k = header.index(labels)
+        y = np.array([row[k] for row in body])
     return names, X, y
 
 

@@ -117,7 +117,6 @@ class ResidualBlock(nn.Module):
         self.fc1 = nn.Linear(in_features, out_features)
         self.emb = nn.Linear(emb_features, out_features)
         self.fc2 = nn.Linear(out_features, out_features)
-        self.act = ACTIVATIONS[activation]()
         self._act = _FUNCTIONS[activation]
         if residual and in_features != out_features:
             self.skip = nn.Linear(in_features, out_features, bias=False)

@@ -143,6 +143,8 @@ def train(
     Parameters
     ----------
     state : TrainingState
+        Its optimizer must hold the module's weights as one tensor,
+        :func:`flatten_parameters`, so that each step and each EMA update is one kernel.
     diffusion : GaussianDiffusion
     X_train : Tensor of shape (n_rows, n_features)
     X_val : Tensor of shape (n_val, n_features) or None
@@ -174,8 +176,14 @@ def train(
     n_rows, n_features = X_train.shape
     device, dtype = X_train.device, X_train.dtype
     module, optimizer, ema = state.module, state.optimizer, state.ema
-    # The optimizer holds the module's flattened weights (flatten_parameters).
-    (flat,) = (p for group in optimizer.param_groups for p in group["params"])
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if len(params) != 1:
+        raise ValueError(
+            f"train needs an optimizer over the module's flattened weights, one tensor, "
+            f"but state.optimizer holds {len(params)}; build it as "
+            "torch.optim.Adam([flatten_parameters(module)], ...)."
+        )
+    (flat,) = params
     n_batches = math.ceil(n_rows / batch_size)
     null_label = getattr(module, "n_classes", 0)
     val_t = val_noise = None

@@ -141,3 +141,29 @@ def test_in_process_errors_name_the_problem(model, tmp_path, capsys):
     short = write(tmp_path / "short.csv", ["width"], [["1.0"]])
     assert main(["score", str(model), str(short)]) == 1
     assert "has no column 'height', which the model was fitted with" in capsys.readouterr().err
+
+
+def test_malformed_csv_files_are_named(model, tmp_path, capsys):
+    header_only = write(tmp_path / "empty.csv", ["a", "b"], [])
+    ragged = write(tmp_path / "ragged.csv", ["a", "b"], [["1", "2"], ["3"]])
+    out = str(tmp_path / "m.skddpm")
+    assert main(["fit", str(header_only), "-o", out]) == 1
+    assert "needs a header row and at least one data row" in capsys.readouterr().err
+    assert main(["fit", str(ragged), "-o", out]) == 1
+    assert (
+        "line 3 of" in (err := capsys.readouterr().err)
+        and "has 1 fields but the header has 2" in err
+    )
+    good = write(tmp_path / "good.csv", ["a", "b"], [["1", "2"], ["3", "4"]])
+    assert main(["fit", str(good), "-o", out, "--labels", "kind"]) == 1
+    assert "has no column 'kind'; its columns: ['a', 'b']" in capsys.readouterr().err
+
+
+def test_a_class_for_a_model_without_labels(data, tmp_path, capsys):
+    plain = tmp_path / "plain.skddpm"
+    with open(data) as file:
+        rows = list(csv.reader(file))
+    numeric = write(tmp_path / "numeric.csv", rows[0][:2], [r[:2] for r in rows[1:]])
+    assert main(["fit", str(numeric), "-o", str(plain), *TINY]) == 0
+    assert main(["sample", str(plain), "-o", str(tmp_path / "s.csv"), "--y", "low"]) == 1
+    assert "--y 'low' needs a model fitted with labels (fit --labels)" in capsys.readouterr().err

@@ -138,3 +138,13 @@ def test_importing_skddpm_does_not_import_matplotlib():
     code = "import sys, skddpm, skddpm.datasets; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plotting_argument_errors(fitted):
+    with pytest.raises(ValueError, match=r"columns must name at least two columns, got \(0,\)"):
+        plot_samples(np.zeros((3, 2)), np.zeros((3, 2)), columns=(0,))
+    _, axes = plt.subplots(1, 2)
+    with pytest.raises(ValueError, match="Expected 3 Axes to draw on, got 2"):
+        plot_schedules(NoiseSchedule(make_beta_schedule("linear", 10)), axes=axes)
+    with pytest.raises(ValueError, match=r"columns=\(0, 3\) names column 3, but the data has 2"):
+        animate_reverse_process(fitted, 5, columns=(0, 3))

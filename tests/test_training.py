@@ -54,3 +54,22 @@ def test_ema_update_is_the_warmed_up_moving_average():
     decay = min(0.9, 2 / 11)  # the warm-up after one update
     for average, old, new in zip(ema.module.parameters(), start, net.parameters()):
         torch.testing.assert_close(average, old + (1 - decay) * (new - old))
+
+
+def test_train_names_an_optimizer_over_unflattened_weights():
+    import pytest
+
+    from skddpm.diffusion import GaussianDiffusion
+    from skddpm.schedules import NoiseSchedule, make_beta_schedule
+    from skddpm.training import TrainingState, train
+
+    net = small_network()
+    state = TrainingState(net, torch.optim.Adam(net.parameters()), None)
+    diffusion = GaussianDiffusion(NoiseSchedule(make_beta_schedule("linear", 10)))
+    with pytest.raises(
+        ValueError,
+        match=r"flattened weights, one tensor, but state.optimizer holds \d+; build it as",
+    ):
+        train(state, diffusion, torch.randn(20, 2), None, max_iter=1, batch_size=10, loss="mse",
+              shuffle=True, early_stopping=False, n_iter_no_change=1, tol=0.0,
+              generator=torch.Generator())  # fmt: skip
