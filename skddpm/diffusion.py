@@ -158,10 +158,19 @@ class GaussianDiffusion:
 
     # -- training --------------------------------------------------------------------------
 
+    def training_pair(self, x0, t, noise):
+        """``x_t`` made from ``x₀`` and ``noise``, and what the network should output for it.
+
+        The training loop makes the pairs of a whole epoch in one call, so that a step
+        only slices them.
+        """
+        x_t = self.q_sample(x0, t, noise)
+        return x_t, self.target(x0, x_t, t, noise)
+
     def loss(self, model, x0, t, noise, loss="mse"):
         """The simplified objective (Ho et al. eq. 14) for the chosen parameterization."""
-        x_t = self.q_sample(x0, t, noise)
-        return LOSSES[loss](model(x_t, t), self.target(x0, x_t, t, noise))
+        x_t, target = self.training_pair(x0, t, noise)
+        return LOSSES[loss](model(x_t, t), target)
 
     # -- sampling ----------------------------------------------------------------------------
 
