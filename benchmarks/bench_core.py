@@ -52,10 +52,6 @@ from skddpm.metrics import classifier_two_sample_test, energy_distance, maximum_
 HERE = Path(__file__).resolve().parent
 
 
-def c2st(samples, reference):
-    return classifier_two_sample_test(samples, reference, random_state=0)
-
-
 # -- the plain-PyTorch peer: the tutorial's recipe, as a user would write it ---------------
 
 
@@ -156,6 +152,18 @@ def sample_scale(gen, sizes):
 # -- quality -------------------------------------------------------------------------------
 
 
+def iid_moons(n, seed):
+    """Two moons with independent positions along the arcs.
+
+    ``make_moons`` places its points at evenly spaced positions, the same for two
+    samples of the same size: two such "real" samples are pairs of twins, and a
+    classifier's cross-validation then scores far below 0.5 on them (0.24 for one seed).
+    Here n rows are drawn from 50 n evenly spaced ones.
+    """
+    X = make_moons(50 * n, noise=0.05, random_state=seed)[0]
+    return X[np.random.default_rng(seed).choice(len(X), n, replace=False)]
+
+
 def quality_datasets():
     """``name -> (train, reference, other)``; reference and other are held-out real rows."""
 
@@ -165,9 +173,7 @@ def quality_datasets():
     digits = load_digits().data[np.random.default_rng(0).permutation(1797)]
     return {
         "spiral": two_d(lambda n, seed: make_spiral(n, random_state=seed)[0]),
-        "two moons (noise 0.05)": two_d(
-            lambda n, seed: make_moons(n, noise=0.05, random_state=seed)[0]
-        ),
+        "two moons (noise 0.05)": two_d(iid_moons),
         "ring of 8 Gaussians": two_d(lambda n, seed: make_gaussian_ring(n, random_state=seed)[0]),
         "checkerboard": two_d(lambda n, seed: make_checkers(n, random_state=seed)[0]),
         "digits (64-D)": (digits[:997], digits[997:1397], digits[1397:]),
@@ -203,63 +209,100 @@ def best_of_grid(X):
     return search.best_estimator_, search.best_params_
 
 
+N_DRAWS = 5
+
+
+def draws_of(gen, n):
+    """``seed -> gen.sample(n, random_state=seed)``."""
+    return lambda seed: gen.sample(n, random_state=seed)
+
+
+def c2st_draws(draw, reference):
+    """Mean and standard deviation of C2ST over N_DRAWS draws, and the first draw."""
+    samples = [draw(seed) for seed in range(N_DRAWS)]
+    scores = [classifier_two_sample_test(x, reference, random_state=seed)
+              for seed, x in enumerate(samples)]  # fmt: skip
+    return np.mean(scores), np.std(scores, ddof=1), samples[0]
+
+
+def quality_of(name, train, reference, other):
+    """One dataset's table rows, and ``label -> (C2ST mean, sd)``."""
+    n = len(reference)
+    table = [
+        f"### {name}",
+        "",
+        "| model | fit (s) | C2ST | energy distance | MMD² |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    figures = {}
+
+    def row(label, seconds, draw):
+        mean, sd, first = c2st_draws(draw, reference)
+        figures[label] = mean, sd
+        fit = "" if seconds is None else f"{seconds:.1f}"
+        table.append(
+            f"| {label} | {fit} | {mean:.4f} ± {sd:.4f} "
+            f"| {energy_distance(first, reference):.4f} "
+            f"| {maximum_mean_discrepancy(first, reference):.4f} |"
+        )
+        print(name, table[-1], flush=True)
+
+    row("real vs real (the floor)", None, lambda seed: other)
+    start = time.perf_counter()
+    gen = DiffusionGenerator(random_state=0).fit(train)
+    row("DiffusionGenerator() defaults", time.perf_counter() - start, draws_of(gen, n))
+    start = time.perf_counter()
+    best, params = best_of_grid(train)
+    row(f"DiffusionGenerator, best of grid ({params})", time.perf_counter() - start,
+        draws_of(best, n))  # fmt: skip
+    start = time.perf_counter()
+    gmm = gmm_by_bic(train)
+
+    def gmm_draw(seed):
+        return like_the_data(gmm.set_params(random_state=seed).sample(n)[0], train)
+
+    row(f"GaussianMixture by BIC ({gmm.n_components} components)", time.perf_counter() - start,
+        gmm_draw)  # fmt: skip
+    start = time.perf_counter()
+    kde = kde_by_cv(train)
+    row(f"KernelDensity by CV (bandwidth {kde.bandwidth:.3g})", time.perf_counter() - start,
+        lambda seed: like_the_data(kde.sample(n, random_state=seed), train))  # fmt: skip
+    return table, figures
+
+
 def quality(lines):
     lines += [
         "## Quality against GaussianMixture and KernelDensity",
         "",
         "C2ST: accuracy of a classifier telling samples from held-out real rows (0.5 means "
-        "it cannot); energy distance and MMD (RBF kernel, median heuristic): 0 for equal "
-        "distributions. Lower is better for all three; the floor is two real samples.",
+        f"it cannot), the mean ± standard deviation over {N_DRAWS} sample draws, each "
+        f"with its own classifier seed (for the floor, {N_DRAWS} classifier seeds on the "
+        "same two real samples). Energy distance and MMD (RBF kernel, median heuristic) "
+        "of the first draw: 0 for equal distributions. Lower is better for all three.",
         "",
     ]
-    wins, summary = 0, []
+    wins, clear, summary = 0, 0, []
     for name, (train, reference, other) in quality_datasets().items():
-        n = len(reference)
-        table = [
-            f"### {name}",
-            "",
-            "| model | fit (s) | C2ST | energy distance | MMD² |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-        figures = {}
-
-        def row(label, seconds, samples, figures=figures, reference=reference, name=name,
-                table=table):  # fmt: skip
-            values = (
-                c2st(samples, reference),
-                energy_distance(samples, reference),
-                maximum_mean_discrepancy(samples, reference),
-            )
-            figures[label] = values
-            fit = "" if seconds is None else f"{seconds:.1f}"
-            cells = " | ".join(f"{v:.4f}" for v in values)
-            table.append(f"| {label} | {fit} | {cells} |")
-            print(name, table[-1], flush=True)
-
-        row("real vs real (the floor)", None, other)
-        start = time.perf_counter()
-        gen = DiffusionGenerator(random_state=0).fit(train)
-        row("DiffusionGenerator() defaults", time.perf_counter() - start, gen.sample(n))
-        start = time.perf_counter()
-        best, params = best_of_grid(train)
-        row(f"DiffusionGenerator, best of grid ({params})", time.perf_counter() - start,
-            best.sample(n))  # fmt: skip
-        start = time.perf_counter()
-        gmm = gmm_by_bic(train)
-        row(f"GaussianMixture by BIC ({gmm.n_components} components)",
-            time.perf_counter() - start, like_the_data(gmm.sample(n)[0], train))  # fmt: skip
-        start = time.perf_counter()
-        kde = kde_by_cv(train)
-        row(f"KernelDensity by CV (bandwidth {kde.bandwidth:.3g})", time.perf_counter() - start,
-            like_the_data(kde.sample(n, random_state=0), train))  # fmt: skip
-        default = figures["DiffusionGenerator() defaults"][0]
-        gmm_c2st = next(v for k, v in figures.items() if k.startswith("GaussianMixture"))[0]
-        wins += default < gmm_c2st
+        table, figures = quality_of(name, train, reference, other)
+        default, default_sd = figures["DiffusionGenerator() defaults"]
+        gmm, gmm_sd = next(v for k, v in figures.items() if k.startswith("GaussianMixture"))
         floor = figures["real vs real (the floor)"][0]
-        summary.append(f"{name}: defaults {default:.3f}, GMM {gmm_c2st:.3f}, floor {floor:.3f}")
+        wins += default < gmm
+        # Two standard errors of the difference between two means of N_DRAWS draws.
+        margin = 2 * math.sqrt((default_sd**2 + gmm_sd**2) / N_DRAWS)
+        if abs(default - gmm) <= margin:
+            verdict = "within noise"
+        else:
+            verdict = "better" if default < gmm else "worse"
+            clear += verdict == "better"
+        summary.append(
+            f"{name}: defaults {default:.3f}, GMM {gmm:.3f}, {verdict} (2 s.e. = "
+            f"{margin:.3f}), floor {floor:.3f}"
+        )
         lines += [*table, ""]
     lines += [
-        f"The defaults beat GaussianMixture by BIC on C2ST on **{wins} of 5** datasets "
+        f"The defaults' mean C2ST is below GaussianMixture by BIC's on **{wins} of 5** "
+        f"datasets, and below it by more than two standard errors on **{clear} of 5** "
         f"({'; '.join(summary)}). Samples of the classical models are rounded and clipped "
         "like DiffusionGenerator's (whole-number columns, the digits' pixels, come back "
         "whole) so that the classifier compares shapes, not rounding.",
@@ -428,7 +471,7 @@ def ablation(lines):
     X = make_spiral(10_000, random_state=0)[0]
     reference = make_spiral(2000, random_state=1)[0]
     lines += [
-        "## The default design, one part taken away at a time (spiral, C2ST)",
+        f"## The default design, one part taken away at a time (spiral, C2ST over {N_DRAWS} draws)",
         "",
         "| change from the defaults | fit (s) | C2ST |",
         "| --- | ---: | ---: |",
@@ -447,7 +490,8 @@ def ablation(lines):
         start = time.perf_counter()
         gen.fit(X)
         seconds = time.perf_counter() - start
-        lines.append(f"| {name} | {seconds:.1f} | {c2st(gen.sample(2000), reference):.3f} |")
+        mean, sd, _ = c2st_draws(draws_of(gen, 2000), reference)
+        lines.append(f"| {name} | {seconds:.1f} | {mean:.3f} ± {sd:.3f} |")
         print(lines[-1], flush=True)
     lines.append("")
 
