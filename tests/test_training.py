@@ -1,7 +1,9 @@
-"""Flat weights: one tensor for Adam and the EMA, with the same arithmetic as per-weight."""
+"""Flat weights (one tensor for Adam and the EMA, the same arithmetic as per-weight) and the
+epoch's pairs of the training loop."""
 
 import copy
 
+import pytest
 import torch
 
 from skddpm.network import DenoisingMLP
@@ -57,8 +59,6 @@ def test_ema_update_is_the_warmed_up_moving_average():
 
 
 def test_train_names_an_optimizer_over_unflattened_weights():
-    import pytest
-
     from skddpm.diffusion import GaussianDiffusion
     from skddpm.schedules import NoiseSchedule, make_beta_schedule
     from skddpm.training import TrainingState, train
@@ -73,3 +73,38 @@ def test_train_names_an_optimizer_over_unflattened_weights():
         train(state, diffusion, torch.randn(20, 2), None, max_iter=1, batch_size=10, loss="mse",
               shuffle=True, early_stopping=False, n_iter_no_change=1, tol=0.0,
               generator=torch.Generator())  # fmt: skip
+
+
+def test_an_epoch_loss_is_the_objective_on_its_rows_steps_and_noise():
+    """The epoch's pairs, made in one call, pair the k-th drawn step and noise with the
+    k-th row of the epoch's order: the loss train() reports is diffusion.loss on those."""
+    from skddpm.diffusion import GaussianDiffusion
+    from skddpm.schedules import NoiseSchedule, make_beta_schedule
+    from skddpm.training import TrainingState, _draw_epoch, train
+
+    net = small_network()
+    diffusion = GaussianDiffusion(NoiseSchedule(make_beta_schedule("linear", 10)),
+                                  prediction_type="v_prediction")  # fmt: skip
+    X = torch.randn(50, 2)
+    # lr=0: the weights the loss is computed with stay those it is checked against.
+    state = TrainingState(net, torch.optim.Adam([flatten_parameters(net)], lr=0.0), None)
+    train(state, diffusion, X, None, max_iter=1, batch_size=16, loss="mse",
+          shuffle=True, early_stopping=False, n_iter_no_change=1, tol=0.0,
+          generator=torch.Generator().manual_seed(3))  # fmt: skip
+
+    order, t, noise = _draw_epoch(50, 16, True, 10, 2, torch.Generator().manual_seed(3),
+                                  "cpu", torch.float32)  # fmt: skip
+    with torch.no_grad():
+        expected = (
+            sum(
+                diffusion.loss(net, X[order[i : i + 16]], t[i : i + 16], noise[i : i + 16]).item()
+                * len(order[i : i + 16])
+                for i in range(0, 50, 16)
+            )
+            / 50
+        )
+    assert state.loss_curve[0] == pytest.approx(expected, rel=1e-5)
+    # Pairing a step and noise with another row gives another loss.
+    with torch.no_grad():
+        shuffled = diffusion.loss(net, X[order.flip(0)], t, noise).item()
+    assert abs(shuffled - expected) > 1e-3
