@@ -1,7 +1,8 @@
 """The training loop: epochs of minibatches, Adam, an EMA of the weights, validation.
 
 It works on tensors already on the device and knows nothing of scikit-learn or numpy
-input. Minibatches are sliced from those tensors by a permutation (no DataLoader), and
+input. Each epoch gathers its rows in a shuffled order once and makes their noisy
+versions and targets in one call; minibatches are slices of those (no DataLoader), and
 all the randomness of an epoch (order, steps, noise) is drawn from one explicit
 ``torch.Generator`` in a few calls.
 """
@@ -211,7 +212,8 @@ def train(
             drop = torch.rand(n_rows, generator=generator, device=device) < cond_drop_prob
             epoch_labels = torch.where(drop, null_label, labels)
         # The epoch's noisy rows and targets, made in one call in the epoch's order: a
-        # step then only slices them (nine fewer small kernels a step).
+        # step then only slices them (three row gathers and q_sample's nine small
+        # kernels fewer a step).
         x_t, target = diffusion.training_pair(X_train[order], t, noise)
         if epoch_labels is not None:
             epoch_labels = epoch_labels[order]
