@@ -45,9 +45,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from skddpm import DiffusionGenerator
-from skddpm._estimator import _build_network
 from skddpm.datasets import make_checkers, make_gaussian_ring, make_spiral
 from skddpm.metrics import classifier_two_sample_test, energy_distance, maximum_mean_discrepancy
+from skddpm.network import build_network
 
 HERE = Path(__file__).resolve().parent
 
@@ -315,8 +315,7 @@ def quality(lines):
 
 def default_network(n_features, timesteps=100):
     """The network DiffusionGenerator() builds, for the plain-PyTorch peer."""
-    structure = DiffusionGenerator(timesteps).get_params()
-    return _build_network(structure, n_features, n_classes=0, seed=0)
+    return build_network(DiffusionGenerator(timesteps).get_params(), n_features, seed=0)
 
 
 def synchronize(device):
@@ -390,11 +389,10 @@ def peer_sampling(model, n, n_features, device, timesteps=100):
 
 def bare_forward_seconds(gen, n):
     """Time of the network calls sample(n) makes (timesteps per chunk), and nothing else."""
-    from skddpm._estimator import SAMPLE_CHUNK_SIZE
-
-    network = gen._sampling_network()
-    chunks = [torch.randn(min(SAMPLE_CHUNK_SIZE, n - s), gen.n_features_in_, device=gen.device_)
-              for s in range(0, n, SAMPLE_CHUNK_SIZE)]  # fmt: skip
+    network = gen.ema_network_.eval()
+    chunk = 8192  # the rows per pass of sample(), as its docstring says
+    chunks = [torch.randn(min(chunk, n - s), gen.n_features_in_, device=gen.device_)
+              for s in range(0, n, chunk)]  # fmt: skip
     synchronize(gen.device_)
     start = time.perf_counter()
     with torch.inference_mode():
@@ -438,7 +436,7 @@ def speed(lines, device="cpu"):
     synchronize(device)
     sample_seconds = time.perf_counter() - start
     bare = bare_forward_seconds(gen, n)
-    peer_rate = peer_sampling(gen._sampling_network(), n, 2, gen.device_)
+    peer_rate = peer_sampling(gen.ema_network_.eval(), n, 2, gen.device_)
     lines += [
         "",
         f"- `sample({n:,})`: {n / sample_seconds:,.0f} samples/s against "

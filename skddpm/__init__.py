@@ -3,7 +3,8 @@
 >>> from skddpm import DiffusionGenerator
 """
 
-from ._estimator import DiffusionGenerator, sample_pipeline
+from ._estimator import DiffusionGenerator
+from ._pipeline import sample_pipeline
 from .schedules import NoiseSchedule, make_beta_schedule
 
 __all__ = ["DiffusionGenerator", "NoiseSchedule", "make_beta_schedule", "sample_pipeline"]

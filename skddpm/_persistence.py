@@ -1,4 +1,10 @@
-"""The safe model file: tensors in safetensors, everything else as tagged JSON.
+"""What a fitted model is on disk: its state as plain values and CPU tensors, and the
+safe model file, tensors in safetensors, everything else as tagged JSON.
+
+:func:`export_state` and :func:`restore_state` are the one mechanism behind pickle,
+joblib, ``save``/``load`` and a warm start's copy of the fitted state: a restored
+network is laid out as the fitted one was (flattened weights), so it computes the
+same numbers bit for bit. This module knows nothing of the maths.
 
 Loading builds only plain values (numbers, strings, lists, tuples, dicts, numpy
 arrays, dtypes, ``RandomState`` states) and tensors: nothing in the file is code,
@@ -9,16 +15,33 @@ file changed or cut short after it was written.
 import hashlib
 import json
 import os
+import secrets
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
+from ._runtime import loadable_device, resolve_device
+from .network import build_network
 from .schedules import NoiseSchedule
+from .training import flatten_parameters, make_optimizer
 
-__all__ = ["FORMAT_VERSION", "decode", "encode", "read_model_file", "write_model_file"]
+__all__ = [
+    "FORMAT_VERSION",
+    "PersistenceMixin",
+    "build_torch_state",
+    "decode",
+    "encode",
+    "export_state",
+    "read_model_file",
+    "restore_state",
+    "write_model_file",
+]
+
+# Attributes holding torch objects: stored as CPU tensors and the device's name.
+TORCH_ATTRIBUTES = ("network_", "ema_network_", "optimizer_", "device_")
 
 # Bump when a file written by this version cannot be read by an older one.
 FORMAT_VERSION = 1
@@ -26,6 +49,170 @@ _FORMAT = "skddpm.DiffusionGenerator"
 
 # A safetensors file starts with the length of its JSON header; ours are kilobytes.
 _MAX_HEADER_BYTES = 100 * 2**20
+
+
+def export_state(model):
+    """``(state, tensors)``: a model's attributes without torch objects, and CPU tensors.
+
+    The network, its average and Adam's moments become CPU tensors of their own (each
+    weight is a view into one flat tensor, and pickle would write the whole of it once
+    per view), the device a string: nothing in the state is tied to a device.
+    """
+    state = {k: v for k, v in model.__dict__.items() if k not in TORCH_ATTRIBUTES}
+    if not hasattr(model, "network_"):
+        return state, {}
+    tensors = {}
+    for prefix, module in (("network_", model.network_), ("ema_network_", model.ema_network_)):
+        if module is not None:
+            for name, tensor in module.state_dict().items():
+                tensors[f"{prefix}.{name}"] = tensor.detach().to("cpu", copy=True)
+    optimizer = model.optimizer_.state_dict()
+    for index, moments in optimizer["state"].items():
+        for name, tensor in moments.items():
+            tensors[f"optimizer_.{index}.{name}"] = tensor.detach().to("cpu", copy=True)
+    state["_torch"] = {
+        "device": str(model.device_),
+        "has_ema": model.ema_network_ is not None,
+        "param_groups": optimizer["param_groups"],
+    }
+    return state, tensors
+
+
+def build_torch_state(model, tensors, torch_state, device):
+    """``(network, ema_network, optimizer)`` on ``device`` from :func:`export_state`'s output.
+
+    ``model`` gives the structure (``_structure``, ``n_features_in_``, ``classes_``).
+    The weights are flattened as training leaves them.
+    """
+    n_classes = len(model.classes_) if hasattr(model, "classes_") else 0
+
+    def module(prefix):
+        weights = {
+            name[len(prefix) + 1 :]: tensor
+            for name, tensor in tensors.items()
+            if name.startswith(prefix + ".")
+        }
+        network = build_network(model._structure, model.n_features_in_, n_classes=n_classes)
+        network.load_state_dict(weights)
+        return network.to(device)
+
+    network = module("network_")
+    moments = {}
+    for name, tensor in tensors.items():
+        if name.startswith("optimizer_."):
+            _, index, key = name.split(".", 2)
+            moments.setdefault(int(index), {})[key] = tensor
+    optimizer = make_optimizer(network, model.learning_rate_init)
+    optimizer.load_state_dict({"state": moments, "param_groups": torch_state["param_groups"]})
+    ema_network = None
+    if torch_state["has_ema"]:
+        ema_network = module("ema_network_").requires_grad_(False)
+        flatten_parameters(ema_network, grads=False)
+    return network, ema_network, optimizer
+
+
+def restore_state(model, state, tensors, device=None):
+    """Set a model's attributes from :func:`export_state`'s output, on ``device`` if given.
+
+    None puts the network on the device it was fitted on, or on the CPU, with a
+    warning, where that device does not exist.
+    """
+    state = dict(state)
+    torch_state = state.pop("_torch", None)
+    model.__dict__.update(state)
+    if torch_state is None:
+        return
+    if device is None:
+        device = loadable_device(torch_state["device"])
+    else:
+        model.device = device
+        device = resolve_device(device)
+    model.network_, model.ema_network_, model.optimizer_ = build_torch_state(
+        model, tensors, torch_state, device
+    )
+    model.device_ = device
+
+
+class PersistenceMixin:
+    """``save``, ``load`` and pickling for an estimator with torch attributes.
+
+    Pickle, joblib and the safe file all go through :func:`export_state` and
+    :func:`restore_state`.
+    """
+
+    def __getstate__(self):
+        state, tensors = export_state(self)
+        return {**state, "_torch_tensors": tensors}
+
+    def __setstate__(self, state):
+        state = dict(state)
+        tensors = state.pop("_torch_tensors", {})
+        restore_state(self, state, tensors)
+
+    def save(self, path):
+        """Write the generator to ``path`` in a format that loading never executes.
+
+        The weights (of the network, its moving average and Adam's moments) go into a
+        safetensors file; the parameters and fitted attributes into its JSON header,
+        with a format version and a SHA-256 checksum. :meth:`load` reads it back on any
+        device. Unlike pickle, a model file from an untrusted source cannot run code.
+        The file gets the permissions ``open`` would give a new file (``0o666`` less
+        the umask).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced if it exists). ``.skddpm`` is a good suffix.
+
+        Returns
+        -------
+        self : DiffusionGenerator
+        """
+        check_is_fitted(self)
+        state, tensors = export_state(self)
+        content = {"state": encode(state, type(self).__name__)}
+        write_model_file(path, content, tensors)
+        return self
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a generator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : {"cpu", "cuda", "cuda:N", "auto"}, default=None
+            Where to put the network; it also becomes the ``device`` parameter. None
+            uses the device it was fitted on, or the CPU, with a warning, where that
+            device does not exist.
+
+        Returns
+        -------
+        generator : DiffusionGenerator
+            Fitted, sampling the same rows as the saved one for the same
+            ``random_state`` (on the same device).
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is not a model, is truncated or was changed after it was saved,
+            or comes from a newer skddpm.
+        """
+        if device is not None:
+            resolve_device(device)
+        content, tensors = read_model_file(path)
+        model = cls.__new__(cls)
+        try:
+            state = decode(content["state"])
+            restore_state(model, state, tensors, device)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(
+                f"{str(path)!r} holds a skddpm model that this version cannot rebuild "
+                f"({type(exc).__name__}: {exc}). Save it again with this version."
+            ) from None
+        return model
 
 
 def encode(value, name="value"):
@@ -115,28 +302,27 @@ def _digest(header, tensors):
 
 
 def write_model_file(path, content, tensors):
-    """Write ``content`` (JSON-able) and CPU ``tensors`` to ``path`` in one step.
-
-    The file is written beside ``path`` and renamed onto it, so a failed write never
-    leaves half a model behind.
-    """
-    from safetensors.torch import save_file
+    """Write ``content`` (JSON-able) and CPU ``tensors`` (each with a storage of its own,
+    as :func:`export_state` makes them) to ``path`` in one step."""
+    from safetensors.torch import save
 
     from . import __version__
 
     path = Path(path)
     versions = {"format": _FORMAT, "format_version": FORMAT_VERSION, "skddpm_version": __version__}
     header = json.dumps({**versions, **content})
-    # Copies: the weights are views into one flat tensor, which safetensors refuses.
-    tensors = {name: t.detach().to("cpu", copy=True) for name, t in tensors.items()}
     metadata = {"skddpm": header, "sha256": _digest(header, tensors)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    os.close(fd)
+    data = save(tensors, metadata=metadata)
+    # Written beside path and renamed onto it, so a failed write never leaves half a
+    # model behind; created as open() creates a file (0666 less the umask), so whoever
+    # may read the directory's other new files may read this one.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as file:
+            file.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -7,22 +7,27 @@ Indexing follows the paper: ``t = 1..T``, the coefficient of step ``t`` is entry
 """
 
 import math
+import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .schedules import mix_forward, mix_posterior_mean
 
 __all__ = [
     "LOSSES",
     "PREDICTION_TYPES",
     "SAMPLERS",
     "VARIANCE_TYPES",
+    "AncestralSampler",
+    "DDIMSampler",
     "GaussianDiffusion",
+    "check_guidance_scale",
     "classifier_free_guidance",
     "ddim_timesteps",
+    "make_sampler",
 ]
-
-SAMPLERS = ("ddpm", "ddim")
 
 VARIANCE_TYPES = ("fixed_small", "fixed_large")
 
@@ -104,17 +109,13 @@ class GaussianDiffusion:
 
     def q_sample(self, x0, t, noise):
         """``x_t = √ᾱ_t x₀ + √(1 - ᾱ_t) ε`` (Ho et al. eq. 4)."""
-        return (
-            self._at(self.sqrt_alphas_cumprod, t) * x0
-            + self._at(self.sqrt_one_minus_alphas_cumprod, t) * noise
+        return mix_forward(
+            self.sqrt_alphas_cumprod, self.sqrt_one_minus_alphas_cumprod, x0, t, noise
         )
 
     def q_posterior_mean(self, x0, x_t, t):
         """The mean of ``q(x_{t-1} | x_t, x₀)`` (Ho et al. eq. 7)."""
-        return (
-            self._at(self.posterior_mean_coef1, t) * x0
-            + self._at(self.posterior_mean_coef2, t) * x_t
-        )
+        return mix_posterior_mean(self.posterior_mean_coef1, self.posterior_mean_coef2, x0, x_t, t)
 
     # -- parameterizations ---------------------------------------------------------------
 
@@ -175,16 +176,7 @@ class GaussianDiffusion:
     # -- sampling ----------------------------------------------------------------------------
 
     def sample_loop(
-        self,
-        model,
-        noise,
-        *,
-        generator,
-        method="ddpm",
-        steps=None,
-        eta=0.0,
-        clip=None,
-        trajectory=False,
+        self, model, noise, *, generator, method="ddpm", clip=None, trajectory=False, **options
     ):
         """Run the reverse chain from ``x_T = noise``.
 
@@ -197,19 +189,16 @@ class GaussianDiffusion:
             ``x_T``, standard normal.
         generator : torch.Generator
             The source of the noise added along the way, on the device of ``noise``.
-        method : {"ddpm", "ddim"}, default="ddpm"
-            ``"ddpm"``: ancestral sampling, Ho et al. Algorithm 2, one step per ``t``.
-            ``"ddim"``: Song et al. (2021) eq. 12 over the ``steps`` steps that
-            :func:`ddim_timesteps` chooses.
-        steps : int, optional
-            DDIM only: the number of network calls, ``1..T`` (default ``T``).
-        eta : float, default=0.0
-            DDIM only: 0 is deterministic given ``noise``; 1 with ``steps=T`` is the
-            ancestral sampler's distribution.
+        method : str or sampler, default="ddpm"
+            A name in :data:`SAMPLERS` (``"ddpm"``: ancestral sampling, Ho et al.
+            Algorithm 2; ``"ddim"``: Song et al. 2021), built with ``options`` by
+            :func:`make_sampler`, or a sampler object.
         clip : tuple of two Tensors of shape (n_features,), optional
             Clip ``x̂₀`` to ``[low, high]`` before each step.
         trajectory : bool, default=False
             Also return ``x_t`` and ``x̂₀`` at every step.
+        **options
+            The sampler's own options, such as DDIM's ``steps`` and ``eta``.
 
         Returns
         -------
@@ -218,13 +207,10 @@ class GaussianDiffusion:
             Only when ``trajectory``: ``xs[0]`` is ``x_T``, ``xs[-1]`` the sample,
             ``x0_hats[i]`` the estimate made from ``xs[i]``.
         """
-        if method == "ddpm":
-            ts = list(range(self.timesteps, 0, -1))
-        else:
-            ts = ddim_timesteps(
-                self.schedule.alphas_cumprod, self.timesteps if steps is None else steps
-            )
-        abar = self.schedule.alphas_cumprod
+        sampler = method
+        if isinstance(method, str):
+            sampler = make_sampler(method, self.timesteps, **options)
+        ts = sampler.timesteps(self.schedule)
         x_t = noise
         xs, x0_hats = [x_t], []
         for i, step in enumerate(ts):
@@ -237,18 +223,8 @@ class GaussianDiffusion:
                 # The last step returns x̂₀: the posterior mean at t = 1 is x̂₀ itself
                 # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
                 x_t = x0_hat
-            elif method == "ddpm":
-                # Ho et al. eqs. 6-7 and §3.2: x_{t-1} ~ N(μ̃(x̂₀, x_t), σ_t²).
-                sigma = math.sqrt(self.reverse_variance[step - 1])
-                x_t = self.q_posterior_mean(x0_hat, x_t, t) + sigma * self._randn(noise, generator)
             else:
-                # Song et al. eq. 12, from t to t' = prev, with the ε̂ that x̂₀ implies.
-                a_t, a_prev = abar[step - 1], abar[prev - 1]
-                sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
-                eps = self.predict_eps(x0_hat, x_t, t)
-                x_t = math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev - sigma**2) * eps
-                if sigma > 0:
-                    x_t = x_t + sigma * self._randn(noise, generator)
+                x_t = sampler.step(self, x0_hat, x_t, t, step, prev, generator)
             if trajectory:
                 xs.append(x_t)
                 x0_hats.append(x0_hat)
@@ -311,8 +287,114 @@ class GaussianDiffusion:
         return torch.stack(terms)
 
     @staticmethod
-    def _randn(like, generator):
+    def randn(like, generator):
+        """Standard normal noise of the shape, device and dtype of ``like``."""
         return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+# -- samplers ------------------------------------------------------------------------------
+#
+# A sampler chooses the steps of the reverse chain and moves x_t to the next one given
+# the estimate x̂₀; GaussianDiffusion.sample_loop does the rest (the network call, x̂₀,
+# clipping, the last step, the trajectory). A new sampler is a class with ``options``,
+# ``timesteps`` and ``step``, registered in SAMPLERS.
+
+
+class AncestralSampler:
+    """Ho et al. (2020) Algorithm 2: every step ``t = T..1``, ``x_{t-1} ~ N(μ̃, σ_t²)``.
+
+    ``σ_t²`` is the diffusion's ``reverse_variance`` (its ``variance_type``).
+    """
+
+    options = ()
+
+    def __init__(self, timesteps):
+        self.n_timesteps = timesteps
+
+    def timesteps(self, schedule):
+        return list(range(self.n_timesteps, 0, -1))
+
+    def step(self, diffusion, x0_hat, x_t, t, step, prev, generator):
+        """``x_prev`` from ``x_t`` at step ``step`` (``t`` as a tensor) and its ``x̂₀``."""
+        # Ho et al. eqs. 6-7 and §3.2: x_{t-1} ~ N(μ̃(x̂₀, x_t), σ_t²).
+        sigma = math.sqrt(diffusion.reverse_variance[step - 1])
+        return diffusion.q_posterior_mean(x0_hat, x_t, t) + sigma * diffusion.randn(x_t, generator)
+
+
+class DDIMSampler:
+    """Song et al. (2021) eq. 12 over ``steps`` steps spread by :func:`ddim_timesteps`.
+
+    ``σ = η √((1 - ᾱ_{t'}) / (1 - ᾱ_t)) √(1 - ᾱ_t / ᾱ_{t'})``. With ``η = 1`` and every
+    step, ``σ² = β̃_t``: the ancestral sampler with ``variance_type="fixed_small"``
+    (with "fixed_large" the ancestral sampler adds more noise, ``σ_t² = β_t``).
+    """
+
+    options = ("steps", "eta")
+
+    # Network calls when no steps are given.
+    default_steps = 10
+
+    def __init__(self, timesteps, steps=None, eta=None):
+        steps = min(self.default_steps, timesteps) if steps is None else steps
+        if (
+            isinstance(steps, bool)
+            or not isinstance(steps, numbers.Integral)
+            or not 1 <= steps <= timesteps
+        ):
+            raise ValueError(
+                f"steps must be an integer from 1 to timesteps={timesteps}, got steps={steps!r}."
+            )
+        eta = 0.0 if eta is None else eta
+        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
+            raise ValueError(
+                f"eta must be a number in [0, 1], got eta={eta!r}: 0 is deterministic, "
+                "1 adds the ancestral sampler's noise."
+            )
+        self.steps, self.eta = int(steps), float(eta)
+
+    def timesteps(self, schedule):
+        return ddim_timesteps(schedule.alphas_cumprod, self.steps)
+
+    def step(self, diffusion, x0_hat, x_t, t, step, prev, generator):
+        # Song et al. eq. 12, from t to t' = prev, with the ε̂ that x̂₀ implies.
+        abar = diffusion.schedule.alphas_cumprod
+        a_t, a_prev = abar[step - 1], abar[prev - 1]
+        sigma = self.eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
+        eps = diffusion.predict_eps(x0_hat, x_t, t)
+        x_prev = math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev - sigma**2) * eps
+        if sigma > 0:
+            x_prev = x_prev + sigma * diffusion.randn(x_t, generator)
+        return x_prev
+
+
+SAMPLERS = {"ddpm": AncestralSampler, "ddim": DDIMSampler}
+
+
+def make_sampler(method, timesteps, **options):
+    """The sampler ``method`` names, with its options; an option left None is its default.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`SAMPLERS`.
+    timesteps : int
+        ``T`` of the schedule the sampler will run on.
+    **options
+        The sampler's options (``steps`` and ``eta`` for DDIM). An option another
+        sampler takes, given to one that does not, is an error that says which takes it.
+    """
+    if method not in SAMPLERS:
+        raise ValueError(f"method={method!r} is not a sampler; expected one of {tuple(SAMPLERS)}.")
+    cls = SAMPLERS[method]
+    for name, value in options.items():
+        if value is not None and name not in cls.options:
+            takers = [m for m, c in SAMPLERS.items() if name in c.options]
+            where = " or ".join(f"method={m!r}" for m in takers) or "no sampler"
+            raise ValueError(
+                f"{name}={value!r} applies to {where} only; method={method!r} does not take "
+                f"it. Pass {where.split(' or ')[0]} to use it, or leave {name} out."
+            )
+    return cls(timesteps, **{k: v for k, v in options.items() if k in cls.options})
 
 
 def ddim_timesteps(alphas_cumprod, steps):
@@ -350,6 +432,24 @@ def ddim_timesteps(alphas_cumprod, steps):
     for i in range(steps - 2, -1, -1):
         ts[i] = min(timesteps - i, max(ts[i], ts[i + 1] + 1))
     return ts
+
+
+def check_guidance_scale(guidance_scale, conditional):
+    """Refuse a guidance scale that is not a finite number >= 0, or != 1 without labels."""
+    if (
+        isinstance(guidance_scale, bool)
+        or not isinstance(guidance_scale, numbers.Real)
+        or not 0 <= guidance_scale < np.inf
+    ):
+        raise ValueError(
+            f"guidance_scale must be a finite number >= 0, got {guidance_scale!r}: 0 is "
+            "unconditional, 1 conditional, larger values follow y more closely."
+        )
+    if guidance_scale != 1 and not conditional:
+        raise ValueError(
+            f"guidance_scale={guidance_scale} guides samples towards the classes in y, "
+            "but y is None; pass y, or leave guidance_scale at 1."
+        )
 
 
 def classifier_free_guidance(model, labels, null_label, scale):

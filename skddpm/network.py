@@ -7,6 +7,7 @@ output of the same shape as ``x_t``, whose meaning the diffusion module decides.
 
 import itertools
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,7 @@ __all__ = [
     "LearnedTimeEmbedding",
     "ResidualBlock",
     "SinusoidalPositionEmbedding",
+    "build_network",
 ]
 
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}
@@ -255,3 +257,51 @@ class DenoisingMLP(nn.Module):
 
 def _rows(table, index):
     return table if index is None else F.embedding(index, table)
+
+
+def build_network(params, n_features, *, n_classes=0, seed=0):
+    """The :class:`DenoisingMLP` that a ``DiffusionGenerator``'s parameters describe.
+
+    Its weights are initialized from ``seed`` with torch's global generator forked, so
+    the global random state is left as it was.
+
+    Parameters
+    ----------
+    params : dict
+        At least the structure parameters of a ``DiffusionGenerator``
+        (``get_params()`` gives them): ``timesteps``, ``hidden_layer_sizes``,
+        ``activation``, ``time_embedding``, ``embedding_dim``, ``fourier_features``
+        and ``residual``.
+    n_features : int
+        Width of the data.
+    n_classes : int, default=0
+        Classes of a conditional network; 0 for an unconditional one.
+    seed : int, default=0
+
+    Returns
+    -------
+    network : DenoisingMLP
+
+    Examples
+    --------
+    >>> from skddpm import DiffusionGenerator
+    >>> from skddpm.network import build_network
+    >>> net = build_network(DiffusionGenerator().get_params(), n_features=2)
+    >>> net.blocks[0].fc1.out_features
+    128
+    """
+    sizes = params["hidden_layer_sizes"]
+    sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return DenoisingMLP(
+            n_features,
+            params["timesteps"],
+            hidden_layer_sizes=sizes,
+            activation=params["activation"],
+            time_embedding=params["time_embedding"],
+            embedding_dim=params["embedding_dim"],
+            fourier_features=params["fourier_features"],
+            residual=params["residual"],
+            n_classes=n_classes,
+        )

@@ -11,7 +11,13 @@ import warnings
 
 import numpy as np
 
-__all__ = ["BETA_SCHEDULES", "NoiseSchedule", "make_beta_schedule"]
+__all__ = [
+    "BETA_SCHEDULES",
+    "NoiseSchedule",
+    "make_beta_schedule",
+    "mix_forward",
+    "mix_posterior_mean",
+]
 
 BETA_SCHEDULES = ("linear", "cosine", "quadratic", "sigmoid")
 
@@ -54,6 +60,14 @@ def make_beta_schedule(name, timesteps, beta_start=1e-4, beta_end=0.02):
         )
     if not isinstance(timesteps, numbers.Integral) or timesteps < 1:
         raise ValueError(f"Expected timesteps >= 1, got timesteps={timesteps!r}.")
+    betas = _unclipped_betas(name, timesteps, beta_start, beta_end)
+    if name != "cosine":
+        _warn_if_clipped(name, timesteps, betas, beta_start, beta_end)
+    return np.clip(betas, 0.0, _MAX_BETA)
+
+
+def _unclipped_betas(name, timesteps, beta_start, beta_end):
+    """The built-in schedule's betas before the clip to 0.999."""
     scale = 1000.0 / timesteps
     start, end = beta_start * scale, beta_end * scale
     if name == "linear":
@@ -68,13 +82,57 @@ def make_beta_schedule(name, timesteps, beta_start=1e-4, beta_end=0.02):
         steps = np.arange(timesteps + 1, dtype=np.float64) / timesteps
         f = np.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
         betas = 1.0 - f[1:] / f[:-1]
-    return np.clip(betas, 0.0, _MAX_BETA)
+    return betas
 
 
-def _broadcast(values, t, x):
-    """Pick ``values[t - 1]`` per row and shape it to broadcast against ``x``."""
-    picked = values[np.asarray(t) - 1]
-    return picked.reshape(picked.shape + (1,) * (np.ndim(x) - np.ndim(picked)))
+def _warn_if_clipped(name, timesteps, betas, beta_start, beta_end):
+    """Warn when the ``1000 / T`` scaling pushes betas past the clip, naming the fix.
+
+    A clipped step multiplies ``ᾱ`` by 0.001: it adds noise to what is already noise,
+    and costs a network call for nothing. (Cosine's last β is clipped by design: its
+    ``ᾱ_T`` is 0.)
+    """
+    clipped = int(np.sum(betas > _MAX_BETA))
+    if not clipped:
+        return
+    smallest = timesteps + 1
+    while np.any(_unclipped_betas(name, smallest, beta_start, beta_end) > _MAX_BETA):
+        smallest += 1
+    warnings.warn(
+        f"beta_schedule={name!r} with timesteps={timesteps} gives {clipped} of {timesteps} "
+        f"betas above {_MAX_BETA} (beta_end * 1000 / timesteps = "
+        f"{beta_end * 1000 / timesteps:.3g}); they are clipped, and those steps only add "
+        f"noise to noise while costing network calls. Use timesteps >= {smallest}, "
+        "beta_schedule='cosine', or a smaller beta_end.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _at(values, t, x):
+    """``values[t - 1]`` per row, shaped to broadcast against ``x``.
+
+    Only indexing and ``reshape``: numpy arrays and torch tensors alike, so the
+    formulas below are written once for this module's numpy and the sampler's tensors.
+    """
+    picked = values[t - 1]
+    return picked.reshape(tuple(picked.shape) + (1,) * (x.ndim - picked.ndim))
+
+
+def mix_forward(sqrt_alphas_cumprod, sqrt_one_minus_alphas_cumprod, x0, t, noise):
+    """``x_t = √ᾱ_t x₀ + √(1 - ᾱ_t) ε`` (Ho et al. eq. 4), from the two coefficient arrays.
+
+    The one implementation of the forward process: :meth:`NoiseSchedule.q_sample`
+    calls it on numpy arrays, the diffusion module on tensors of the same arrays.
+    """
+    return (
+        _at(sqrt_alphas_cumprod, t, x0) * x0 + _at(sqrt_one_minus_alphas_cumprod, t, x0) * noise
+    )
+
+
+def mix_posterior_mean(posterior_mean_coef1, posterior_mean_coef2, x0, x_t, t):
+    """The mean ``coef1 x₀ + coef2 x_t`` of ``q(x_{t-1} | x_t, x₀)`` (Ho et al. eq. 7)."""
+    return _at(posterior_mean_coef1, t, x_t) * x0 + _at(posterior_mean_coef2, t, x_t) * x_t
 
 
 class NoiseSchedule:
@@ -173,9 +231,8 @@ class NoiseSchedule:
         x_t : ndarray of shape (n_samples, n_features)
         """
         t = self._check_t(t)
-        return (
-            _broadcast(self.sqrt_alphas_cumprod, t, x0) * x0
-            + _broadcast(self.sqrt_one_minus_alphas_cumprod, t, x0) * noise
+        return mix_forward(
+            self.sqrt_alphas_cumprod, self.sqrt_one_minus_alphas_cumprod, np.asarray(x0), t, noise
         )
 
     def q_posterior_mean_variance(self, x0, x_t, t):
@@ -187,11 +244,11 @@ class NoiseSchedule:
         variance : ndarray broadcastable against ``x_t``
         """
         t = self._check_t(t)
-        mean = (
-            _broadcast(self.posterior_mean_coef1, t, x_t) * x0
-            + _broadcast(self.posterior_mean_coef2, t, x_t) * x_t
+        x_t = np.asarray(x_t)
+        mean = mix_posterior_mean(
+            self.posterior_mean_coef1, self.posterior_mean_coef2, x0, x_t, t
         )
-        return mean, _broadcast(self.posterior_variance, t, x_t)
+        return mean, _at(self.posterior_variance, t, x_t)
 
     def _check_t(self, t):
         t = np.asarray(t)

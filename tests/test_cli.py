@@ -10,7 +10,7 @@ import pytest
 from skddpm import DiffusionGenerator
 from skddpm.__main__ import demo, main
 
-TINY = ["--param", "timesteps=10", "--param", "hidden_layer_sizes=(16,)",
+TINY = ["--param", "timesteps=25", "--param", "hidden_layer_sizes=(16,)",
         "--param", "max_iter=3", "--param", "random_state=0"]  # fmt: skip
 
 
@@ -46,7 +46,7 @@ def test_fit_writes_a_safe_model_with_the_csv_columns(model, capsys):
     gen = DiffusionGenerator.load(model)
     assert gen.feature_names_in_.tolist() == ["width", "height"]
     assert gen.classes_.tolist() == ["high", "low"]
-    assert gen.timesteps == 10 and gen.hidden_layer_sizes == (16,) and gen.verbose is False
+    assert gen.timesteps == 25 and gen.hidden_layer_sizes == (16,) and gen.verbose is False
 
 
 def test_sample_keeps_the_column_names_and_the_class(model, tmp_path):

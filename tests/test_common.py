@@ -6,7 +6,7 @@ from skddpm import DiffusionGenerator
 @parametrize_with_checks(
     [
         DiffusionGenerator(
-            timesteps=10,
+            timesteps=25,
             hidden_layer_sizes=(16,),
             embedding_dim=8,
             fourier_features=2,

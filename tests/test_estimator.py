@@ -1,30 +1,20 @@
+import re
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import tiny
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skddpm._estimator as estimator_module
+import skddpm._runtime
 from skddpm import DiffusionGenerator
 from skddpm.datasets import make_spiral
-
-TINY = dict(
-    timesteps=10,
-    hidden_layer_sizes=(32, 32),
-    embedding_dim=16,
-    fourier_features=2,
-    max_iter=3,
-    random_state=0,
-)
-
-
-def tiny(**kwargs):
-    return DiffusionGenerator(**{**TINY, **kwargs})
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +46,7 @@ def test_fitted_attributes(fitted, spiral):
     assert len(fitted.loss_curve_) == 3
     assert len(fitted.validation_loss_curve_) == 3
     assert fitted.best_validation_loss_ == min(fitted.validation_loss_curve_)
-    assert fitted.noise_schedule_.timesteps == 10
+    assert fitted.noise_schedule_.timesteps == 25
     assert fitted.device_ == torch.device("cpu")
     np.testing.assert_allclose(fitted.mean_, spiral.mean(0))
     np.testing.assert_allclose(fitted.scale_, spiral.std(0))
@@ -65,12 +55,14 @@ def test_fitted_attributes(fitted, spiral):
     assert isinstance(fitted.ema_network_, torch.nn.Module)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss():
     X = make_spiral(2000, random_state=0)[0]
     gen = tiny(max_iter=30, learning_rate="constant").fit(X)
     assert np.mean(gen.loss_curve_[-5:]) < 0.7 * np.mean(gen.loss_curve_[:2])
 
 
+@pytest.mark.slow
 def test_learns_a_gaussian():
     rng = np.random.default_rng(0)
     X = rng.normal([10.0, -3.0], [2.0, 0.5], size=(3000, 2))
@@ -95,7 +87,7 @@ def test_every_schedule_fits(spiral, beta_schedule):
 
 
 def test_beta_array_schedule(spiral):
-    betas = np.linspace(0.05, 0.9, 10)
+    betas = np.linspace(0.05, 0.9, 25)
     gen = tiny(beta_schedule=betas).fit(spiral)
     np.testing.assert_allclose(gen.noise_schedule_.betas, betas)
 
@@ -123,7 +115,7 @@ def test_network_options(spiral):
 
 def test_sample_trajectory(fitted):
     xs, x0_hats = fitted.sample_trajectory(7, random_state=3)
-    assert xs.shape == (11, 7, 2) and x0_hats.shape == (10, 7, 2)
+    assert xs.shape == (26, 7, 2) and x0_hats.shape == (25, 7, 2)
     np.testing.assert_allclose(xs[-1], fitted.sample(7, random_state=3), rtol=1e-6)
     np.testing.assert_allclose(x0_hats[-1], xs[-1], rtol=1e-6)
     # x_T is noise in the standardized space, hence wider than the data is
@@ -131,7 +123,7 @@ def test_sample_trajectory(fitted):
 
 
 def test_large_counts_are_drawn_in_chunks(fitted, monkeypatch):
-    monkeypatch.setattr(estimator_module, "SAMPLE_CHUNK_SIZE", 64)
+    monkeypatch.setattr(skddpm._runtime, "CHUNK_SIZE", 64)
     S = fitted.sample(1000, random_state=0)
     assert S.shape == (1000, 2)
     assert not np.allclose(S[:64], S[64:128]), "chunks repeated their noise"
@@ -245,7 +237,7 @@ def test_warm_start_continues(spiral):
 
 def test_warm_start_refuses_a_changed_network(spiral):
     gen = tiny(warm_start=True).fit(spiral)
-    gen.set_params(timesteps=20)
+    gen.set_params(timesteps=30)
     with pytest.raises(ValueError, match="timesteps changed.*warm_start=False"):
         gen.fit(spiral)
 
@@ -322,7 +314,7 @@ def test_fit_and_sample_on_cuda(spiral):
     S = gen.sample(100)
     assert isinstance(S, np.ndarray) and np.isfinite(S).all()
     np.testing.assert_array_equal(S, gen.sample(100))
-    assert gen.sample_trajectory(5)[0].shape == (11, 5, 2)
+    assert gen.sample_trajectory(5)[0].shape == (26, 5, 2)
 
 
 @pytest.mark.gpu
@@ -396,9 +388,9 @@ def test_non_numeric_dataframe_column_is_named():
         ),
         (
             dict(beta_schedule=np.full(5, 0.1)),
-            "'beta_schedule' array has shape \\(5,\\) but timesteps=10.*timesteps=5",
+            "'beta_schedule' array has shape \\(5,\\) but timesteps=25.*timesteps=5",
         ),
-        (dict(beta_schedule=np.r_[np.full(9, 0.1), 1.5]), "open interval \\(0, 1\\), got 1.5"),
+        (dict(beta_schedule=np.r_[np.full(24, 0.1), 1.5]), "open interval \\(0, 1\\), got 1.5"),
         (dict(device=0), "'device' parameter"),
     ],
 )
@@ -448,3 +440,91 @@ def test_params_are_not_changed_by_fit(spiral):
         gen.fit(spiral)
     assert gen.hidden_layer_sizes == [32, 32]
     assert gen.batch_size == "auto"
+
+
+# -- warm starts ---------------------------------------------------------------------------
+
+
+def test_warm_start_trains_at_the_current_learning_rate(spiral):
+    gen = tiny(warm_start=True, learning_rate="constant", max_iter=2).fit(spiral)
+    before = torch.cat([p.detach().flatten().clone() for p in gen.network_.parameters()])
+    gen.set_params(learning_rate_init=1e-5, max_iter=1).fit(spiral)
+    after = torch.cat([p.detach().flatten() for p in gen.network_.parameters()])
+    assert gen.optimizer_.param_groups[0]["lr"] == 1e-5
+    # Adam moves a weight by about lr a step: 27 steps of 1e-5, not of the old 5e-3
+    steps = len(spiral) * 0.9 // 27 + 1
+    assert (after - before).abs().max() < 3 * 1e-5 * steps
+
+
+class Interrupt(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("failure", ["interrupt", "divergence"])
+def test_a_failed_warm_fit_leaves_the_model_as_it_was(spiral, monkeypatch, failure):
+    gen = tiny(warm_start=True, max_iter=2).fit(spiral)
+    weights = {
+        name: [p.detach().clone() for p in getattr(gen, name).parameters()]
+        for name in ("network_", "ema_network_")
+    }
+    moments = {k: v.clone() for k, v in gen.optimizer_.state_dict()["state"][0].items()}
+    curve, mean = list(gen.loss_curve_), gen.mean_.copy()
+    expected = gen.sample(20, random_state=0)
+    real_train = estimator_module.train
+
+    def train_then_fail(state, *args, **kwargs):
+        real_train(state, *args, **{**kwargs, "max_iter": 1})  # the copy moves...
+        if failure == "interrupt":
+            raise Interrupt
+        raise estimator_module.NonFiniteLossError("the training loss became nan in epoch 4")
+
+    monkeypatch.setattr(estimator_module, "train", train_then_fail)
+    with pytest.raises(Interrupt if failure == "interrupt" else ValueError):
+        gen.fit(spiral * 2 + 5)
+    for name, before in weights.items():  # ...and the model does not
+        for p, old in zip(getattr(gen, name).parameters(), before):
+            assert torch.equal(p, old)
+    for key, value in gen.optimizer_.state_dict()["state"][0].items():
+        assert torch.equal(value, moments[key])
+    assert gen.loss_curve_ == curve and gen.n_iter_ == 2
+    np.testing.assert_array_equal(gen.mean_, mean)
+    np.testing.assert_array_equal(gen.sample(20, random_state=0), expected)
+
+
+# -- short schedules and bad random states -------------------------------------------------
+
+
+def test_a_schedule_too_short_for_its_betas_warns_with_the_fix(spiral):
+    with pytest.warns(
+        UserWarning,
+        match=r"beta_schedule='linear' with timesteps=10 gives 5 of 10 betas above 0\.999 "
+        r"\(beta_end \* 1000 / timesteps = 2\).*Use timesteps >= 21, beta_schedule='cosine'",
+    ):
+        tiny(timesteps=10, max_iter=1).fit(spiral)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny(timesteps=10, beta_schedule="cosine", max_iter=1).fit(spiral)
+        tiny(timesteps=21, beta_schedule="sigmoid", max_iter=1).fit(spiral)
+
+
+@pytest.mark.parametrize("random_state", ["abc", 1.5, -1, 2**32, True])
+def test_sample_names_a_bad_random_state(fitted, random_state):
+    match = (
+        r"The 'random_state' parameter must be an int in the range \[0, 4294967295\], a "
+        rf"numpy.random.RandomState instance or None, got {re.escape(repr(random_state))}"
+    )
+    for method in (fitted.sample, fitted.sample_trajectory):
+        with pytest.raises(ValueError, match=match):
+            method(3, random_state=random_state)
+
+
+def test_a_continuous_y_is_refused_as_classifiers_refuse_it(spiral):
+    y = np.linspace(0.0, 1.0, len(spiral))
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown label type: y is continuous \(for example 0\.0\), but "
+        r"DiffusionGenerator takes class labels.*KBinsDiscretizer",
+    ):
+        tiny().fit(spiral, y)
+    # whole numbers stored as floats are classes
+    assert tiny(max_iter=1).fit(spiral, np.arange(len(spiral)) % 2 * 1.0).classes_.tolist() == [0.0, 1.0]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import tiny
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
@@ -18,13 +19,6 @@ from skddpm import DiffusionGenerator
 from skddpm.datasets import make_spiral
 from skddpm.diffusion import GaussianDiffusion
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
-
-TINY = dict(timesteps=10, hidden_layer_sizes=(32, 32), embedding_dim=16, fourier_features=2,
-            max_iter=3, random_state=0)  # fmt: skip
-
-
-def tiny(**kwargs):
-    return DiffusionGenerator(**{**TINY, **kwargs})
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +86,13 @@ def test_bound_is_exact_for_standard_normal_data_with_fixed_large():
 
 
 def test_bound_terms_layout():
-    schedule = NoiseSchedule(make_beta_schedule("linear", 20))
+    schedule = NoiseSchedule(make_beta_schedule("linear", 25))
     diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
     x0 = torch.zeros((3, 2), dtype=torch.float64)
     terms = diffusion.bound_terms(
         optimal_denoiser(diffusion), x0, lambda t: torch.zeros((1, 2), dtype=torch.float64)
     )
-    assert terms.shape == (21, 3)
+    assert terms.shape == (26, 3)
     # the prior term of x₀ = 0 in closed form
     abar_T = schedule.alphas_cumprod[-1]
     expected = 2 * 0.5 * (1 - abar_T - 1 - math.log(1 - abar_T))
@@ -107,13 +101,13 @@ def test_bound_terms_layout():
 
 
 def test_unknown_variance_type():
-    schedule = NoiseSchedule(make_beta_schedule("linear", 20))
+    schedule = NoiseSchedule(make_beta_schedule("linear", 25))
     with pytest.raises(ValueError, match="Unknown variance_type 'learned'"):
         GaussianDiffusion(schedule, variance_type="learned")
 
 
 def test_variance_type_sets_the_samplers_step_variance():
-    schedule = NoiseSchedule(make_beta_schedule("linear", 20))
+    schedule = NoiseSchedule(make_beta_schedule("linear", 25))
     small = GaussianDiffusion(schedule, variance_type="fixed_small").reverse_variance
     large = GaussianDiffusion(schedule, variance_type="fixed_large").reverse_variance
     np.testing.assert_array_equal(small[1:], schedule.posterior_variance[1:])
@@ -162,14 +156,16 @@ def test_score_through_a_pipeline_equals_score_alone(spiral):
     )
 
 
+@pytest.mark.slow
 def test_training_raises_the_held_out_score():
     X, _ = make_spiral(3000, noise=0.3, random_state=0)
     held_out, _ = make_spiral(500, noise=0.3, random_state=1)
-    barely = tiny(timesteps=20, max_iter=1).fit(X)
-    trained = tiny(timesteps=20, max_iter=30).fit(X)
+    barely = tiny(max_iter=1).fit(X)
+    trained = tiny(max_iter=30).fit(X)
     assert trained.score(held_out) > barely.score(held_out) + 0.5
 
 
+@pytest.mark.slow
 def test_learns_a_gaussians_log_likelihood():
     # 1-D N(3, 2²): the bound of a trained model with fixed_large comes close to the
     # exact mean log-likelihood, from below.
@@ -186,6 +182,7 @@ def test_fixed_large_scores_higher_than_fixed_small(fitted, spiral):
     assert large > small
 
 
+@pytest.mark.slow
 def test_outliers_score_lower():
     # Uniform points in the padded bounding box, kept where no training point lies
     # within 2 (the spiral's noise has a scale of 0.3).
@@ -201,11 +198,12 @@ def test_outliers_score_lower():
     assert auc > 0.75
 
 
+@pytest.mark.slow
 def test_conditional_score_prefers_the_right_class():
     rng = np.random.default_rng(0)
     y = np.array(["left", "right"] * 500)
     X = np.where(y[:, None] == "left", -3.0, 3.0) + rng.normal(size=(1000, 2))
-    gen = tiny(timesteps=20, max_iter=30).fit(X, y)
+    gen = tiny(max_iter=30).fit(X, y)
     right_class = gen.score_samples(X[:200], y[:200])
     wrong_class = gen.score_samples(X[:200], np.where(y[:200] == "left", "right", "left"))
     assert (right_class > wrong_class).mean() > 0.95

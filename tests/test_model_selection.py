@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TINY as SHARED_TINY
 from joblib import parallel_backend
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -14,9 +15,8 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from skddpm import DiffusionGenerator, sample_pipeline
 from skddpm.datasets import make_spiral
 
-TINY = dict(timesteps=10, hidden_layer_sizes=(32,), embedding_dim=16, fourier_features=2,
-            max_iter=3, random_state=0)  # fmt: skip
-GRID = {"timesteps": [5, 10], "hidden_layer_sizes": [(16,), (32, 32)]}
+TINY = {**SHARED_TINY, "hidden_layer_sizes": (32,)}
+GRID = {"timesteps": [25, 30], "hidden_layer_sizes": [(16,), (32, 32)]}
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
 """Pickle, joblib and the safe model format; loading on a machine without the fit's GPU."""
 
 import json
+import os
 import pickle
+import stat
 import struct
 
 import joblib
@@ -9,18 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import tiny
 from sklearn.exceptions import NotFittedError
 
 import skddpm._persistence as persistence
 from skddpm import DiffusionGenerator
 from skddpm._persistence import decode, encode
-
-TINY = dict(timesteps=10, hidden_layer_sizes=(32, 32), embedding_dim=16, fourier_features=2,
-            max_iter=3, random_state=0)  # fmt: skip
-
-
-def tiny(**kwargs):
-    return DiffusionGenerator(**{**TINY, **kwargs})
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +103,7 @@ def test_warm_start_continues_a_restored_model_exactly(how, tmp_path, data):
 def test_unusual_parameters_and_inputs_survive(how, tmp_path):
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(size=(200, 2)).astype(np.float32), columns=["width", "depth"])
-    betas = np.linspace(1e-2, 0.8, 10)
+    betas = np.linspace(1e-2, 0.8, 25)
     gen = tiny(beta_schedule=betas, random_state=np.random.RandomState(7), ema_decay=0)
     gen.fit(X, np.arange(200) % 2)
     restored = round_trips(tmp_path)[how](gen)
@@ -251,7 +247,7 @@ def test_load_a_file_with_a_changed_weight(model_file):
 
 def test_load_a_file_with_a_changed_header(model_file):
     data = model_file.read_bytes()
-    changed = data.replace(b'\\"timesteps\\", 10', b'\\"timesteps\\", 90', 1)
+    changed = data.replace(b'\\"timesteps\\", 25', b'\\"timesteps\\", 90', 1)
     assert changed != data
     model_file.write_bytes(changed)
     with pytest.raises(ValueError, match="is damaged: its checksum does not match"):
@@ -283,7 +279,7 @@ def test_a_failed_save_leaves_the_old_file(model_file, monkeypatch, conditional)
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("safetensors.torch.save_file", broken)
+    monkeypatch.setattr("safetensors.torch.save", broken)
     with pytest.raises(OSError, match="disk full"):
         conditional.save(model_file)
     assert model_file.read_bytes() == before
@@ -313,3 +309,28 @@ def test_cuda_model_round_trips_and_loads_where_there_is_no_gpu(tmp_path, data, 
             restored = load()
         assert restored.device_ == torch.device("cpu")
         assert np.isfinite(restored.sample(10)).all()
+
+
+# -- what a model costs to ship, and who may read its file ----------------------------------
+
+
+def test_a_pickle_is_about_the_size_of_its_weights(data):
+    # Each weight is a view into one flat tensor; pickling the views wrote the whole
+    # flat storage once per view (18.5 MB for a default model, whose file is 1.4 MB).
+    gen = tiny(hidden_layer_sizes=(128, 128), max_iter=1).fit(data[0])
+    tensors = gen.__getstate__()["_torch_tensors"]
+    weights = sum(t.numel() * t.element_size() for t in tensors.values())
+    assert weights > 500_000
+    assert len(pickle.dumps(gen)) < 1.05 * weights + 50_000
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_save_gives_the_file_the_mode_open_would(tmp_path, conditional, umask, mode):
+    old = os.umask(umask)
+    try:
+        conditional.save(tmp_path / "model.skddpm")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "model.skddpm").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == mode

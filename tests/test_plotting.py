@@ -29,7 +29,7 @@ def close_figures():
 @pytest.fixture(scope="module")
 def fitted():
     X = make_spiral(300, random_state=0)[0]
-    return DiffusionGenerator(timesteps=12, hidden_layer_sizes=(16,), max_iter=2,
+    return DiffusionGenerator(timesteps=25, hidden_layer_sizes=(16,), max_iter=2,
                               random_state=0).fit(X)  # fmt: skip
 
 
@@ -106,13 +106,13 @@ def test_animate_reverse_process_has_a_frame_per_step_and_saves_a_gif(fitted, tm
     animation = animate_reverse_process(fitted, 50, path=path, random_state=0)
     xs, x0_hats = fitted.sample_trajectory(50, random_state=0)
     frames = list(animation.new_frame_seq())
-    assert len(frames) == 13  # 12 steps and the samples
+    assert len(frames) == 26  # 25 steps and the samples
     left, right = animation._fig.axes[:2]
     animation._func(4)
     np.testing.assert_allclose(left.collections[0].get_offsets(), xs[4])
     np.testing.assert_allclose(right.collections[0].get_offsets(), x0_hats[4])
     with Image.open(path) as gif:
-        assert gif.n_frames == 13
+        assert gif.n_frames == 26
 
 
 def test_plot_schedules_draws_three_panels_per_schedule():
@@ -128,7 +128,7 @@ def test_plot_schedules_draws_three_panels_per_schedule():
 def test_plot_time_embedding_is_a_heatmap_of_every_step(fitted):
     ax = plot_time_embedding(fitted)
     image = ax.images[0].get_array()
-    assert image.shape == (12, fitted.embedding_dim)
+    assert image.shape == (25, fitted.embedding_dim)
     assert ax.get_ylabel() == "step t"
 
 
@@ -145,6 +145,6 @@ def test_plotting_argument_errors(fitted):
         plot_samples(np.zeros((3, 2)), np.zeros((3, 2)), columns=(0,))
     _, axes = plt.subplots(1, 2)
     with pytest.raises(ValueError, match="Expected 3 Axes to draw on, got 2"):
-        plot_schedules(NoiseSchedule(make_beta_schedule("linear", 10)), axes=axes)
+        plot_schedules(NoiseSchedule(make_beta_schedule("linear", 25)), axes=axes)
     with pytest.raises(ValueError, match=r"columns=\(0, 3\) names column 3, but the data has 2"):
         animate_reverse_process(fitted, 5, columns=(0, 3))

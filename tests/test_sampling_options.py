@@ -1,12 +1,13 @@
 """Class-conditional fit(X, y), classifier-free guidance and DDIM through the estimator."""
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import TINY as SHARED_TINY
 
 from skddpm import DiffusionGenerator
 
-TINY = dict(timesteps=20, hidden_layer_sizes=(32, 32), embedding_dim=16, fourier_features=2,
-            max_iter=40, random_state=0)  # fmt: skip
+TINY = {**SHARED_TINY, "max_iter": 40}
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def test_classes_like_a_classifier(conditional):
     np.testing.assert_array_equal(conditional.classes_, ["left", "right"])
 
 
+@pytest.mark.slow
 def test_sample_one_class_and_one_class_per_row(conditional):
     left = conditional.sample(300, y="left")
     right = conditional.sample(300, y="right")
@@ -41,21 +43,23 @@ def test_sample_one_class_and_one_class_per_row(conditional):
     np.testing.assert_array_equal(np.sign(rows[:, 0]), [1, -1, -1, 1])
 
 
+@pytest.mark.slow
 def test_unconditional_sampling_from_the_same_model(conditional):
     X_new = conditional.sample(600)
     share_left = np.mean(X_new[:, 0] < 0)
     assert 0.3 < share_left < 0.7, "both classes appear when no label is asked for"
 
 
+@pytest.mark.slow
 def test_guidance_scales(conditional):
     same = dict(y="left", random_state=3)
     np.testing.assert_array_equal(
         conditional.sample(50, guidance_scale=1.0, **same), conditional.sample(50, **same)
     )
-    # s = 0 is unconditional sampling with the same noise
+    # s = 0 is the "no label" sampler, whatever the class asked for
     np.testing.assert_array_equal(
         conditional.sample(50, guidance_scale=0.0, **same),
-        conditional.sample(50, random_state=3),
+        conditional.sample(50, guidance_scale=0.0, y="right", random_state=3),
     )
     strong = conditional.sample(300, guidance_scale=3.0, y="left")
     assert np.mean(strong[:, 0] < 0) > 0.95
@@ -91,7 +95,7 @@ def test_trajectories_for_both_samplers(conditional):
         xs[-1], conditional.sample(6, method="ddim", steps=4, y="left", random_state=2), rtol=1e-6
     )
     xs, x0_hats = conditional.sample_trajectory(6)
-    assert xs.shape == (21, 6, 2) and x0_hats.shape == (20, 6, 2)
+    assert xs.shape == (26, 6, 2) and x0_hats.shape == (25, 6, 2)
 
 
 def test_ddim_default_steps(unconditional):
@@ -152,12 +156,12 @@ def test_y_of_the_wrong_length(conditional, blobs):
         DiffusionGenerator(**TINY).fit(X, y[:10])
 
 
-@pytest.mark.parametrize("missing", [np.nan, None])
+@pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
 def test_missing_labels(blobs, missing):
     X, y = blobs
     y = y.astype(object)
     y[7] = missing
-    with pytest.raises(ValueError, match="y holds a missing label \\(None or NaN\\) at row 7"):
+    with pytest.raises(ValueError, match=r"y holds a missing label \(None, NaN or pd\.NA\) at row 7"):
         DiffusionGenerator(**TINY).fit(X, y)
 
 
@@ -171,8 +175,8 @@ def test_labels_that_cannot_be_sorted(blobs):
 @pytest.mark.parametrize(
     "options, match",
     [
-        ({"method": "ddim", "steps": 0}, r"steps must be an integer from 1 to timesteps=20, got steps=0"),
-        ({"method": "ddim", "steps": 21}, r"steps must be an integer from 1 to timesteps=20, got steps=21"),
+        ({"method": "ddim", "steps": 0}, r"steps must be an integer from 1 to timesteps=25, got steps=0"),
+        ({"method": "ddim", "steps": 26}, r"steps must be an integer from 1 to timesteps=25, got steps=26"),
         ({"method": "ddim", "steps": 2.5}, r"got steps=2\.5"),
         ({"method": "ddim", "eta": 1.5}, r"eta must be a number in \[0, 1\], got eta=1\.5"),
         ({"method": "ddim", "eta": -0.1}, r"eta must be a number in \[0, 1\]"),
@@ -198,3 +202,26 @@ def test_bad_cond_drop_prob(blobs):
         match="'cond_drop_prob' parameter of DiffusionGenerator must be a float in the range \\[0.0, 1.0\\)",
     ):
         DiffusionGenerator(**{**TINY, "cond_drop_prob": 1.0}).fit(X, y)
+
+
+@pytest.mark.slow
+def test_rows_without_y_follow_the_class_shares_seen_at_fit():
+    rng = np.random.default_rng(1)
+    y = np.where(rng.random(1500) < 0.8, "left", "right")
+    X = rng.normal(size=(1500, 2)) + np.where(y == "left", -4.0, 4.0)[:, None]
+    gen = DiffusionGenerator(**TINY).fit(X, y)
+    np.testing.assert_allclose(gen.class_prior_, [np.mean(y == "left"), np.mean(y == "right")])
+    share_left = np.mean(gen.sample(2000, random_state=0)[:, 0] < 0)
+    # binomial sd of the share is 0.009
+    assert abs(share_left - gen.class_prior_[0]) < 0.04
+
+
+def test_score_without_y_is_the_mixture_of_the_class_bounds(conditional, blobs):
+    X = blobs[0][:40]
+    per_class = np.stack([conditional.score_samples(X, y=c) for c in conditional.classes_])
+    mixture = conditional.score_samples(X)
+    expected = np.log(conditional.class_prior_ @ np.exp(per_class))
+    np.testing.assert_allclose(mixture, expected, rtol=1e-10)
+    # above each class's own term, below their plain sum
+    assert np.all(mixture >= (per_class + np.log(conditional.class_prior_)[:, None]).max(0))
+    assert not hasattr(DiffusionGenerator(**TINY).fit(X), "class_prior_")

@@ -6,6 +6,8 @@ from skddpm.diffusion import GaussianDiffusion
 from skddpm.schedules import BETA_SCHEDULES, NoiseSchedule, make_beta_schedule
 
 
+# T = 2, 3 and 10 are too short for the scaled schedules (they warn): here on purpose.
+@pytest.mark.filterwarnings("ignore:beta_schedule=.* betas above 0.999:UserWarning")
 @pytest.mark.parametrize("name", BETA_SCHEDULES)
 @pytest.mark.parametrize("timesteps", [2, 3, 10, 40, 100, 1000])
 def test_builtin_schedules_reach_noise(name, timesteps):
@@ -23,7 +25,8 @@ def test_linear_schedule_is_scaled_from_thousand_steps():
     betas = make_beta_schedule("linear", 100, 1e-4, 0.02)
     assert betas[0] == pytest.approx(1e-3)
     assert betas[-1] == pytest.approx(0.2)
-    assert np.all(make_beta_schedule("linear", 2, 1e-4, 0.02) <= 0.999)
+    with pytest.warns(UserWarning, match=r"timesteps=2 gives 1 of 2 betas above 0\.999"):
+        assert np.all(make_beta_schedule("linear", 2, 1e-4, 0.02) <= 0.999)
 
 
 def test_tutorial_schedule_that_never_reaches_noise_warns_with_value_and_fix():
@@ -46,7 +49,7 @@ def test_derived_arrays_match_their_definitions():
 def test_posterior_is_bayes_rule_for_a_point_mass():
     # x_{t-1} | x0 ~ N(√ᾱ_{t-1} x0, 1 - ᾱ_{t-1}) and x_t | x_{t-1} ~ N(√α_t x_{t-1}, β_t):
     # the posterior precision and mean follow from conjugacy.
-    s = NoiseSchedule(make_beta_schedule("linear", 20))
+    s = NoiseSchedule(make_beta_schedule("linear", 25))
     t, x0, x_t = 7, 0.3, -1.2
     i = t - 1
     prior_var = 1 - s.alphas_cumprod_prev[i]
@@ -81,7 +84,7 @@ def test_bad_schedules_get_clear_errors():
         NoiseSchedule([[0.1, 0.2]])
     with pytest.raises(ValueError, match="Unknown beta schedule 'cubic'"):
         make_beta_schedule("cubic", 10)
-    with pytest.raises(ValueError, match=r"steps t in 1\.\.10, got values from 0"):
-        NoiseSchedule(make_beta_schedule("linear", 10)).q_sample(
+    with pytest.raises(ValueError, match=r"steps t in 1\.\.25, got values from 0"):
+        NoiseSchedule(make_beta_schedule("linear", 25)).q_sample(
             np.zeros((1, 1)), 0, np.zeros((1, 1))
         )

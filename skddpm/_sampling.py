@@ -1,0 +1,214 @@
+"""The fitted generator's sampling methods: ``sample`` and ``sample_trajectory``.
+
+A mixin of :class:`~skddpm.DiffusionGenerator`: it reads the fitted attributes (the
+network, the schedule, the columns' scaling, the classes) and runs the sampler of the
+diffusion module chunk by chunk. It knows nothing of training.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from . import _columns
+from ._runtime import check_random_state, chunks, seed_sequence, torch_generator
+from .diffusion import (
+    GaussianDiffusion,
+    check_guidance_scale,
+    classifier_free_guidance,
+    make_sampler,
+)
+
+__all__ = ["SamplingMixin"]
+
+
+def _check_n_samples(n_samples):
+    """``n_samples`` as an int >= 1, or an error that says what to pass."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise TypeError(
+            f"n_samples must be an integer, got n_samples={n_samples!r} "
+            f"({type(n_samples).__name__}); pass a whole number such as int(n_samples)."
+        )
+    if n_samples < 1:
+        raise ValueError(
+            f"Expected n_samples >= 1, got n_samples={n_samples}; ask for at least one row."
+        )
+    return int(n_samples)
+
+
+class SamplingMixin:
+    """``sample`` and ``sample_trajectory`` for a fitted :class:`~skddpm.DiffusionGenerator`."""
+
+    def _label_indices(self, y, n_samples):
+        """Indices of the classes in ``y``, one per row, or None for unconditional rows."""
+        if y is None:
+            return None
+        if not hasattr(self, "classes_"):
+            raise ValueError(
+                "y was given, but this DiffusionGenerator was fitted without labels; "
+                "fit it with fit(X, y) to sample by class."
+            )
+        indices = _columns.label_indices(self.classes_, y, n_samples)
+        return torch.as_tensor(indices, device=self.device_)
+
+    def _draw(self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory):
+        """Run the sampler chunk by chunk; returns x0 or (xs, x0_hats) in the data's units."""
+        check_is_fitted(self)
+        n_samples = _check_n_samples(n_samples)
+        random_state = check_random_state(random_state)
+        labels = self._label_indices(y, n_samples)
+        sampler = make_sampler(method, self.noise_schedule_.timesteps, steps=steps, eta=eta)
+        check_guidance_scale(guidance_scale, labels is not None)
+        network = self._sampling_network()
+        diffusion = self._diffusion(torch.float32)
+        clip = self._clip_range(torch.float32)
+        sequence = seed_sequence(random_state if random_state is not None else self.random_state)
+        generator = torch_generator(sequence, self.device_)
+        if labels is None and hasattr(self, "classes_"):
+            labels = self._draw_labels(n_samples, generator)
+        parts = []
+        with torch.inference_mode():
+            for start, stop in chunks(n_samples, self.verbose, "sample"):
+                noise = torch.randn(
+                    (stop - start, self.n_features_in_), generator=generator, device=self.device_
+                )
+                model = network
+                if labels is not None:
+                    model = classifier_free_guidance(
+                        network, labels[start:stop], len(self.classes_), guidance_scale
+                    )
+                out = diffusion.sample_loop(
+                    model, noise, generator=generator, method=sampler, clip=clip,
+                    trajectory=trajectory,
+                )  # fmt: skip
+                if trajectory:
+                    parts.append([self._unscale(part) for part in out[1:]])
+                else:
+                    parts.append(self._unscale(out))
+        if trajectory:
+            return tuple(np.concatenate(chain, axis=1) for chain in zip(*parts))
+        return np.concatenate(parts)
+
+    def _draw_labels(self, n_samples, generator):
+        """Classes for rows drawn without ``y``, in the proportions seen at fit."""
+        prior = torch.as_tensor(self.class_prior_, dtype=torch.float32, device=self.device_)
+        return torch.multinomial(prior, n_samples, replacement=True, generator=generator)
+
+    def _sampling_network(self):
+        """The EMA weights when there are some, else the trained ones, in eval mode."""
+        network = self.ema_network_ if self.ema_network_ is not None else self.network_
+        return network.eval()
+
+    def _diffusion(self, dtype):
+        return GaussianDiffusion(
+            self.noise_schedule_,
+            self.prediction_type,
+            self.device_,
+            dtype=dtype,
+            variance_type=self.variance_type,
+        )
+
+    def _clip_range(self, dtype):
+        """The fitted range of each column in the model's units, or None without clipping."""
+        if not self.clip_sample:
+            return None
+        return tuple(
+            torch.as_tensor(
+                _columns.standardize(v, self.mean_, self.scale_), dtype=dtype, device=self.device_
+            )
+            for v in (self.data_min_, self.data_max_)
+        )
+
+    def _unscale(self, x):
+        return _columns.to_user_units(x.cpu().numpy(), self.mean_, self.scale_)
+
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=1.0,
+        method="ddpm",
+        steps=None,
+        eta=None,
+        random_state=None,
+    ):
+        """Draw new rows.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows. Large counts are drawn in chunks of 8,192 rows, so memory
+            stays bounded.
+        y : label or array-like of shape (n_samples,), default=None
+            For a model fitted with labels: the class of every row, or one class for
+            all of them. None draws from the whole table: each row's class is drawn
+            in the proportions seen at fit (``class_prior_``), then the row given it.
+        guidance_scale : float, default=1.0
+            Classifier-free guidance ``ε̂ = ε̂_∅ + s (ε̂_y - ε̂_∅)`` (Ho & Salimans,
+            2022), needs ``y``: 1 is plain conditional sampling (one network call per
+            step), 0 unconditional, larger values stick closer to the class.
+        method : {"ddpm", "ddim"}, default="ddpm"
+            ``"ddpm"``: the ancestral sampler (Ho et al. Algorithm 2), ``timesteps``
+            network calls. ``"ddim"``: Song et al. (2021), ``steps`` network calls.
+        steps : int, default=None
+            DDIM only: network calls, from 1 to ``timesteps`` (default 10, or
+            ``timesteps`` if fewer). The sequence always starts at ``t = T`` and ends
+            at ``t = 1``.
+        eta : float, default=None
+            DDIM only, in [0, 1] (default 0): 0 is deterministic given the starting
+            noise. 1 with ``steps=timesteps`` draws from the ancestral sampler's
+            distribution when ``variance_type="fixed_small"`` (its reverse variance
+            is then DDIM's ``σ²``); with ``"fixed_large"`` the ancestral sampler adds
+            more noise, ``σ_t² = β_t``.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise; None uses the estimator's ``random_state``, so a fitted
+            generator with an int seed returns the same rows for the same call.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Rows in the units and dtype (float32 or float64) of the training data.
+            Columns in ``integer_columns_`` hold whole numbers within the range seen
+            at fit.
+        """
+        out = self._draw(n_samples, y, guidance_scale, method, steps, eta, random_state, False)
+        return _columns.finish_samples(
+            out,
+            data_min=self.data_min_,
+            data_max=self.data_max_,
+            integer_columns=self.integer_columns_,
+            clip=self.clip_sample,
+            dtype=self._output_dtype,
+        )
+
+    def sample_trajectory(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=1.0,
+        method="ddpm",
+        steps=None,
+        eta=None,
+        random_state=None,
+    ):
+        """The whole reverse chain: ``x_t`` at every step and the estimate ``x̂₀`` made there.
+
+        Parameters are those of :meth:`sample`; the same ones give the chain that ends in
+        the rows :meth:`sample` returns (before clipping and rounding to whole numbers).
+
+        Returns
+        -------
+        xs : ndarray of shape (n_steps + 1, n_samples, n_features)
+            ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
+            steps and ``xs[-1]`` the sample, in the data's units. ``n_steps`` is
+            ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"``.
+        x0_hats : ndarray of shape (n_steps, n_samples, n_features)
+            ``x0_hats[i]`` is the estimate of ``x₀`` made from ``xs[i]``.
+        """
+        xs, x0_hats = self._draw(
+            n_samples, y, guidance_scale, method, steps, eta, random_state, True
+        )
+        return xs.astype(self._output_dtype), x0_hats.astype(self._output_dtype)
