@@ -38,7 +38,9 @@ root_doc = "index"
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# The estimator takes sample, score_samples, save and load from mixins: document them,
+# but not what BaseEstimator or torch.nn.Module give every subclass.
+autodoc_default_options = {"members": True, "inherited-members": "BaseEstimator,Module"}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 myst_enable_extensions = ["dollarmath"]
