@@ -180,6 +180,22 @@ def test_ddim_with_eta_one_and_every_step_is_the_ancestral_sampler():
     torch.testing.assert_close(ddim, ddpm)
 
 
+def test_ddim_with_eta_one_is_the_ancestral_sampler_only_with_fixed_small():
+    # DDIM's σ² with η = 1 and every step is β̃_t, the "fixed_small" reverse variance;
+    # "fixed_large" (σ_t² = β_t) adds more noise at every step.
+    schedule = NoiseSchedule(make_beta_schedule("linear", 50))
+    for variance_type, same in (("fixed_small", True), ("fixed_large", False)):
+        diffusion = GaussianDiffusion(schedule, dtype=torch.float64, variance_type=variance_type)
+        rows = []
+        for options in ({}, {"method": "ddim", "steps": 50, "eta": 1.0}):
+            generator = torch.Generator().manual_seed(7)
+            noise = torch.randn((500, 2), generator=generator, dtype=torch.float64)
+            rows.append(diffusion.sample_loop(
+                optimal_denoiser(diffusion), noise, generator=generator, **options
+            ))  # fmt: skip
+        assert torch.allclose(*rows) == same, variance_type
+
+
 @pytest.mark.parametrize("prediction_type", PREDICTION_TYPES)
 @pytest.mark.parametrize("eta", [0.0, 1.0])
 def test_ddim_with_optimal_denoiser_recovers_the_gaussian(prediction_type, eta):
