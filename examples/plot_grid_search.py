@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from skddpm import DiffusionGenerator
 
 X, _ = make_moons(2000, noise=0.1, random_state=0)
-grid = {"timesteps": [20, 100], "hidden_layer_sizes": [(64,), (128, 128)]}
+grid = {"timesteps": [25, 100], "hidden_layer_sizes": [(64,), (128, 128)]}
 search = GridSearchCV(DiffusionGenerator(max_iter=60, random_state=0), grid, cv=3, n_jobs=2)
 search.fit(X)
 print("best:", search.best_params_, f"score {search.best_score_:.3f} nats per row")
