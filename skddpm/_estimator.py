@@ -82,7 +82,10 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
     Parameters
     ----------
     timesteps : int, default=100
-        ``T``, the number of noising steps, and the network calls per sample.
+        ``T``, the number of noising steps, and the network calls per sample. The
+        linear, quadratic and sigmoid schedules need ``T >= 1000 * beta_end / 0.999``
+        (21 at the default ``beta_end``): below it some betas are clipped and fitting
+        warns; ``"cosine"`` has no such limit.
     beta_schedule : {"linear", "cosine", "quadratic", "sigmoid"} or array-like of shape \
 (timesteps,), default="linear"
         The variances ``β_t`` of the forward steps. An array gives them directly; its
@@ -191,6 +194,10 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
     classes_ : ndarray of shape (n_classes,)
         The labels seen by ``fit(X, y)``, as ``np.unique`` orders them. Defined only for
         a model fitted with labels.
+    class_prior_ : ndarray of shape (n_classes,)
+        Each class's share of the rows of the last ``fit(X, y)``: ``sample(n)`` without
+        ``y`` draws classes in these shares, and ``score_samples(X)`` without ``y``
+        weights the classes' bounds by them. Defined only for a model fitted with labels.
     device_ : torch.device
         The device that ``device`` resolved to.
     n_features_in_ : int
