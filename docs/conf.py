@@ -40,7 +40,10 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**
 autosummary_generate = True
 # The estimator takes sample, score_samples, save and load from mixins: document them,
 # but not what BaseEstimator or torch.nn.Module give every subclass.
-autodoc_default_options = {"members": True, "inherited-members": "BaseEstimator,Module"}
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": "BaseEstimator,_MetadataRequester,Module",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 myst_enable_extensions = ["dollarmath"]
