@@ -1,10 +1,10 @@
 """A table's columns and the model's numeric block: checks, standardization, and back.
 
-Class labels ``y`` become class indices here too. The model sees each column
-standardized (zero mean, unit variance, in float64 here);
+The model sees each column standardized (zero mean, unit variance, in float64 here);
 samples come back in the data's units, clipped to the range seen at fit, whole-number
-columns rounded, in the dtype of the training data. This module works on numpy arrays
-that scikit-learn's validation has already made; it knows nothing of torch or training.
+columns rounded, in the dtype of the training data. Class labels ``y`` become class
+indices here too. This module works on numpy arrays that scikit-learn's validation has
+already made; it knows nothing of torch or training.
 """
 
 import numpy as np
