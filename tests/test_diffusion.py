@@ -13,9 +13,12 @@ import torch
 
 from skddpm.diffusion import (
     PREDICTION_TYPES,
+    SAMPLERS,
+    DDIMSampler,
     GaussianDiffusion,
     classifier_free_guidance,
     ddim_timesteps,
+    make_sampler,
 )
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
 
@@ -288,3 +291,17 @@ def test_conditional_sampling_with_per_class_optimal_denoisers():
             rows = x[labels == k]
             torch.testing.assert_close(rows.mean(0), mus[k], atol=0.05, rtol=0)
             torch.testing.assert_close(rows.std(0), sigmas[k], atol=0.0, rtol=0.05)
+
+
+def test_a_new_sampler_is_one_class_registered_in_samplers(monkeypatch):
+    # Every step even in t (Lin et al.'s "trailing" spacing), DDIM's update otherwise.
+    class TrailingDDIM(DDIMSampler):
+        def timesteps(self, schedule):
+            return [int(t) for t in np.linspace(schedule.timesteps, 1, self.steps).round()]
+
+    monkeypatch.setitem(SAMPLERS, "trailing", TrailingDDIM)
+    _, x = run_sampler("epsilon", n=4000, timesteps=100, method="trailing", steps=50)
+    torch.testing.assert_close(x.mean(0), MU, atol=0.1, rtol=0)
+    torch.testing.assert_close(x.std(0), SIGMA, atol=0.1, rtol=0)
+    with pytest.raises(ValueError, match=r"eta=0\.5 applies to method='ddim' or method='trailing' only"):
+        make_sampler("ddpm", 100, eta=0.5)
