@@ -187,8 +187,11 @@ def score(args):
     )
 
 
-def demo(out, *, n_samples=10_000, random_state=0):
-    """Train on the spiral, write pictures of the samples, the loss and the reverse process."""
+def demo(out, *, n_samples=10_000, random_state=0, **params):
+    """Train on the spiral, write pictures of the samples, the loss and the reverse process.
+
+    ``params`` are DiffusionGenerator parameters that replace its defaults.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -205,7 +208,7 @@ def demo(out, *, n_samples=10_000, random_state=0):
     fresh, _ = make_spiral(2000, random_state=random_state + 1)
     other, _ = make_spiral(2000, random_state=random_state + 2)
 
-    gen = DiffusionGenerator(random_state=random_state, verbose=True)
+    gen = DiffusionGenerator(random_state=random_state, verbose=True, **params)
     start = time.perf_counter()
     gen.fit(X)
     fit_seconds = time.perf_counter() - start

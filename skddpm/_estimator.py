@@ -8,6 +8,7 @@ and pickling from ``_persistence``.
 """
 
 import numbers
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,6 +42,7 @@ from .training import (
     TrainingState,
     make_optimizer,
     resolve_batch_size,
+    resolve_max_iter,
     train,
     validation_split,
 )
@@ -61,6 +63,9 @@ _STRUCTURE_PARAMS = (
     "fourier_features",
     "residual",
 )
+
+# The built-in schedules' default ends, which the cosine schedule does without.
+_DEFAULT_BETAS = {"beta_start": 1e-4, "beta_end": 0.02}
 
 # Fitted attributes that describe the table's columns (the columns module's dict).
 _COLUMN_ATTRIBUTES = {
@@ -87,13 +92,15 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         (21 at the default ``beta_end``): below it some betas are clipped and fitting
         warns; ``"cosine"`` has no such limit.
     beta_schedule : {"linear", "cosine", "quadratic", "sigmoid"} or array-like of shape \
-(timesteps,), default="linear"
-        The variances ``β_t`` of the forward steps. An array gives them directly; its
-        length must equal ``timesteps``. A warning is raised when the schedule leaves
-        ``ᾱ_T`` above 0.01, that is when it never reaches noise.
+(timesteps,), default="cosine"
+        The variances ``β_t`` of the forward steps (``"cosine"``: Nichol & Dhariwal,
+        2021). An array gives them directly; its length must equal ``timesteps``. A
+        warning is raised when the schedule leaves ``ᾱ_T`` above 0.01, that is when it
+        never reaches noise.
     beta_start, beta_end : float, default=1e-4, 0.02
         First and last β of the built-in schedules, given as if ``T`` were 1000 and
-        scaled by ``1000 / timesteps``. Ignored by ``"cosine"`` and by arrays.
+        scaled by ``1000 / timesteps``. Ignored by ``"cosine"`` (which warns when
+        they differ from these defaults) and by arrays.
     prediction_type : {"epsilon", "sample", "v_prediction", "mean"}, default="epsilon"
         What the network predicts: the noise, the clean rows, the velocity
         ``√ᾱ_t ε - √(1 - ᾱ_t) x₀``, or the posterior mean.
@@ -103,36 +110,38 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         The variance ``σ_t²`` of each reverse step (Ho et al. §3.2), used by the
         ancestral sampler and by :meth:`score_samples`: the posterior variance ``β̃_t``
         or the forward variance ``β_t``. "fixed_small" draws better samples (spiral
-        C2ST 0.545 against 0.574 at the defaults, 0.566 against 0.617 at
+        C2ST 0.545 against 0.574 at the defaults before issue 12, 0.566 against 0.617 at
         ``timesteps=40``); "fixed_large" gives a far tighter bound (with a perfect
         denoiser of Gaussian data at ``timesteps=100`` it is within 0.01 nats of the
         exact log-likelihood, against 1.3 for "fixed_small"). It needs no refit:
         ``set_params(variance_type="fixed_large")`` before scoring.
-    hidden_layer_sizes : int or tuple of int, default=(128, 128)
+    hidden_layer_sizes : int or tuple of int, default=(256, 256)
         Width of each residual block of the denoising network.
     activation : {"silu", "relu", "gelu", "tanh"}, default="silu"
     time_embedding : {"sinusoidal", "learned"}, default="sinusoidal"
         How the step ``t`` is embedded.
     embedding_dim : int, default=64
         Size of the step embedding (even).
-    fourier_features : int, default=8
-        Sine and cosine features ``sin(2^k π x)`` of each standardized column for
-        ``k < fourier_features``; 0 feeds the columns as they are.
+    fourier_features : int, default=4
+        Sine and cosine features ``sin(2^k π x / 4)`` of each standardized column for
+        ``k < fourier_features`` (periods of 8, 4, 2 and 1 standard deviations at the
+        default); 0 feeds the columns as they are.
     residual : bool, default=True
         Residual blocks with layer norm; False gives a plain MLP.
     batch_size : int or "auto", default="auto"
         Rows per optimizer step (fewer if the data has fewer rows). "auto" is
-        ``min(1024, max(1, n_samples // 10))``: about ten steps an epoch up to 10,240
-        rows, and batches of 1,024 rows (the most efficient size measured on a CPU)
-        above.
+        ``min(256, max(16, n_samples // 8))``: at least eight steps an epoch, and
+        batches of 256 rows from 2,048 training rows up.
     learning_rate : {"constant", "cosine"}, default="cosine"
         How Adam's step size changes over a ``fit``: kept at ``learning_rate_init``, or
         annealed from it to zero along a half cosine over the ``max_iter`` epochs.
-    learning_rate_init : float, default=5e-3
+    learning_rate_init : float, default=2e-3
         Adam's initial learning rate.
-    max_iter : int, default=180
-        Epochs: passes over the training rows. With ``batch_size="auto"``, about 1,800
-        optimizer steps for tables of up to 10,000 rows.
+    max_iter : int or "auto", default="auto"
+        Epochs: passes over the training rows. "auto" runs as many as make about 2,000
+        optimizer steps, at least one: the budget of a fit is set in steps, so a small
+        table gets as much training as a large one (a 100-row table 333 epochs, a
+        50,000-row table 11). ``n_iter_`` tells how many ran.
     loss : {"mse", "l1", "huber"}, default="mse"
         The distance between the network's output and its target.
     ema_decay : float, default=0.995
@@ -241,7 +250,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES))],
         "ema_decay": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
@@ -261,22 +270,22 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         self,
         timesteps=100,
         *,
-        beta_schedule="linear",
+        beta_schedule="cosine",
         beta_start=1e-4,
         beta_end=0.02,
         prediction_type="epsilon",
         clip_sample=True,
         variance_type="fixed_small",
-        hidden_layer_sizes=(128, 128),
+        hidden_layer_sizes=(256, 256),
         activation="silu",
         time_embedding="sinusoidal",
         embedding_dim=64,
-        fourier_features=8,
+        fourier_features=4,
         residual=True,
         batch_size="auto",
         learning_rate="cosine",
-        learning_rate_init=5e-3,
-        max_iter=180,
+        learning_rate_init=2e-3,
+        max_iter="auto",
         loss="mse",
         ema_decay=0.995,
         early_stopping=False,
@@ -359,6 +368,18 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
                 f"use {self.embedding_dim + 1}."
             )
         if isinstance(self.beta_schedule, str):
+            given = [
+                f"{name}={value!r}"
+                for name, value in (("beta_start", self.beta_start), ("beta_end", self.beta_end))
+                if value != _DEFAULT_BETAS[name]
+            ]
+            if self.beta_schedule == "cosine" and given:
+                warnings.warn(
+                    f"beta_schedule='cosine' ignores {' and '.join(given)}; pass "
+                    "beta_schedule='linear' (or 'quadratic', 'sigmoid') to use them.",
+                    UserWarning,
+                    stacklevel=3,
+                )
             if self.beta_schedule != "cosine" and self.beta_start > self.beta_end:
                 raise ValueError(
                     f"beta_start={self.beta_start} is larger than beta_end={self.beta_end}; "
@@ -463,7 +484,9 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
             ),
             device,
         )
-        with progress_bar(self.verbose, self.max_iter) as progress:
+        batch_size = resolve_batch_size(self.batch_size, len(train_rows))
+        max_iter = resolve_max_iter(self.max_iter, len(train_rows), batch_size)
+        with progress_bar(self.verbose, max_iter) as progress:
             try:
                 n_iter = train(
                     state,
@@ -473,8 +496,8 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
                     labels=rows_on_device(labels, train_rows),
                     val_labels=rows_on_device(labels, val_rows),
                     cond_drop_prob=self.cond_drop_prob,
-                    max_iter=self.max_iter,
-                    batch_size=resolve_batch_size(self.batch_size, len(train_rows)),
+                    max_iter=max_iter,
+                    batch_size=batch_size,
                     loss=self.loss,
                     shuffle=self.shuffle,
                     early_stopping=self.early_stopping,

@@ -81,18 +81,24 @@ class LearnedTimeEmbedding(nn.Module):
         return self.embedding(t - 1)
 
 
+# The angular frequency of the first Fourier feature: a period of 8 standard deviations.
+LOWEST_FREQUENCY = math.pi / 4
+
+
 class FourierFeatures(nn.Module):
-    """``x``, then for each feature ``sin(2^k π x)`` and ``cos(2^k π x)``, ``k < n_frequencies``.
+    """``x``, then ``sin(2^k π x / 4)`` and ``cos(2^k π x / 4)`` of each feature, ``k < K``.
 
     A plain MLP is slow to learn functions of fine detail in a few input dimensions
-    (the spectral bias of Tancik et al., 2020); these features give it the detail.
+    (the spectral bias of Tancik et al., 2020); these features give it the detail. On
+    standardized columns the periods are 8, 4, 2, 1, 1/2, ... standard deviations: the
+    first ones resolve the shape of the whole table, and each further one a finer detail.
     """
 
     def __init__(self, n_features, n_frequencies):
         super().__init__()
         self.out_features = n_features * (1 + 2 * n_frequencies)
-        scales = math.pi * 2.0 ** torch.arange(n_frequencies, dtype=torch.float32)
-        # cos θ = sin(θ + π/2): one sine of [2^k π x, 2^k π x + π/2] gives both.
+        scales = LOWEST_FREQUENCY * 2.0 ** torch.arange(n_frequencies, dtype=torch.float32)
+        # cos θ = sin(θ + π/2): one sine of [ω x, ω x + π/2] gives both.
         self.register_buffer("scales", torch.cat([scales, scales]), persistent=False)
         offsets = torch.cat([torch.zeros(n_frequencies), torch.full((n_frequencies,), math.pi / 2)])
         self.register_buffer("offsets", offsets, persistent=False)

@@ -22,6 +22,7 @@ __all__ = [
     "flatten_parameters",
     "make_optimizer",
     "resolve_batch_size",
+    "resolve_max_iter",
     "train",
     "validation_split",
 ]
@@ -86,10 +87,17 @@ def make_optimizer(module, learning_rate):
     return torch.optim.Adam([flatten_parameters(module)], lr=learning_rate, fused=True)
 
 
+# The "auto" budget: about this many optimizer steps, whatever the table (issue 12).
+AUTO_STEPS = 2000
+# The largest "auto" batch, and the share of the rows in one when they are few.
+AUTO_MAX_BATCH = 256
+AUTO_BATCHES_PER_EPOCH = 8
+
+
 def resolve_batch_size(batch_size, n_rows):
-    """Rows per step: ``"auto"`` is ``min(1024, max(1, n_rows // 10))``; at most ``n_rows``."""
+    """Rows per step: ``"auto"`` is ``min(256, max(16, n_rows // 8))``; at most ``n_rows``."""
     if batch_size == "auto":
-        return min(1024, max(1, n_rows // 10))
+        return min(n_rows, AUTO_MAX_BATCH, max(16, n_rows // AUTO_BATCHES_PER_EPOCH))
     if batch_size > n_rows:
         warnings.warn(
             f"batch_size={batch_size} is larger than the {n_rows} training rows; "
@@ -99,6 +107,13 @@ def resolve_batch_size(batch_size, n_rows):
         )
         return n_rows
     return batch_size
+
+
+def resolve_max_iter(max_iter, n_rows, batch_size):
+    """Epochs: ``"auto"`` is as many as make about ``AUTO_STEPS`` steps, at least one."""
+    if max_iter == "auto":
+        return max(1, round(AUTO_STEPS / math.ceil(n_rows / batch_size)))
+    return max_iter
 
 
 def validation_split(n_rows, validation_fraction, early_stopping, generator):
@@ -117,8 +132,7 @@ def validation_split(n_rows, validation_fraction, early_stopping, generator):
         return every_row, None
     if n_val < 1 or n_val >= n_rows:
         message = (
-            f"validation_fraction={validation_fraction} of {n_rows} rows leaves no "
-            "validation rows"
+            f"validation_fraction={validation_fraction} of {n_rows} rows leaves no validation rows"
         )
         if early_stopping:
             raise ValueError(

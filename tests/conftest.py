@@ -2,7 +2,7 @@
 
 ``from conftest import TINY, tiny`` in a test module gives the one tiny configuration:
 a model small enough to fit in a fraction of a second, at a ``timesteps`` where the
-default linear schedule clips no beta (T >= 21).
+linear schedule clips no beta (T >= 21).
 """
 
 import pytest

@@ -85,7 +85,7 @@ def test_score_matches_columns_by_name(model, data, tmp_path, capsys):
 
 
 def test_demo_writes_pictures_and_prints_quality(tmp_path, capsys):
-    demo(tmp_path / "out", n_samples=400)
+    demo(tmp_path / "out", n_samples=400, hidden_layer_sizes=(32, 32), max_iter=20)
     printed = capsys.readouterr().out
     for name in ("samples.png", "loss.png", "reverse.gif"):
         assert (tmp_path / "out" / name).stat().st_size > 1000

@@ -92,9 +92,19 @@ def test_beta_array_schedule(spiral):
     np.testing.assert_allclose(gen.noise_schedule_.betas, betas)
 
 
+def test_the_cosine_schedule_says_it_ignores_beta_start_and_beta_end(spiral):
+    with pytest.warns(UserWarning, match=r"beta_schedule='cosine' ignores beta_end=0\.05; pass "
+                      r"beta_schedule='linear'"):  # fmt: skip
+        tiny(beta_end=0.05, max_iter=1).fit(spiral)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny(max_iter=1).fit(spiral)
+
+
 def test_tutorial_schedule_warns_at_fit(spiral):
     with pytest.warns(UserWarning, match=r"alphas_cumprod\[T\]=0\.95"):
-        tiny(timesteps=40, beta_start=8e-6, beta_end=9e-5, max_iter=1).fit(spiral)
+        tiny(timesteps=40, beta_schedule="linear", beta_start=8e-6, beta_end=9e-5,
+             max_iter=1).fit(spiral)  # fmt: skip
 
 
 def test_network_options(spiral):
@@ -383,7 +393,7 @@ def test_non_numeric_dataframe_column_is_named():
         (dict(hidden_layer_sizes=()), "'hidden_layer_sizes' parameter"),
         (dict(embedding_dim=15), "'embedding_dim' parameter must be even, got 15; use 16"),
         (
-            dict(beta_start=0.03, beta_end=0.02),
+            dict(beta_schedule="linear", beta_start=0.03, beta_end=0.02),
             "beta_start=0.03 is larger than beta_end=0.02.*swap",
         ),
         (
@@ -500,7 +510,7 @@ def test_a_schedule_too_short_for_its_betas_warns_with_the_fix(spiral):
         match=r"beta_schedule='linear' with timesteps=10 gives 5 of 10 betas above 0\.999 "
         r"\(beta_end \* 1000 / timesteps = 2\).*Use timesteps >= 21, beta_schedule='cosine'",
     ):
-        tiny(timesteps=10, max_iter=1).fit(spiral)
+        tiny(timesteps=10, beta_schedule="linear", max_iter=1).fit(spiral)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tiny(timesteps=10, beta_schedule="cosine", max_iter=1).fit(spiral)
@@ -527,4 +537,7 @@ def test_a_continuous_y_is_refused_as_classifiers_refuse_it(spiral):
     ):
         tiny().fit(spiral, y)
     # whole numbers stored as floats are classes
-    assert tiny(max_iter=1).fit(spiral, np.arange(len(spiral)) % 2 * 1.0).classes_.tolist() == [0.0, 1.0]
+    assert tiny(max_iter=1).fit(spiral, np.arange(len(spiral)) % 2 * 1.0).classes_.tolist() == [
+        0.0,
+        1.0,
+    ]

@@ -29,10 +29,11 @@ def test_fourier_features_keep_x_and_add_frequencies():
     assert out.shape == (7, feats.out_features) == (7, 3 * 9)
     torch.testing.assert_close(out[:, :3], x)
     assert FourierFeatures(3, 0)(x) is x
-    # per feature j: sin(2^k π x_j) for k < 4, then cos(2^k π x_j)
-    k = torch.arange(4)
+    # per feature j: sin(2^k π x_j / 4) for k < 4, then cos(2^k π x_j / 4): periods
+    # of 8, 4, 2 and 1 (standard deviations, on standardized columns)
+    periods = torch.tensor([8.0, 4.0, 2.0, 1.0])
     for j in range(3):
-        phase = x[:, j : j + 1] * torch.pi * 2.0**k
+        phase = x[:, j : j + 1] * 2 * torch.pi / periods
         block = out[:, 3 + 8 * j : 3 + 8 * (j + 1)]
         torch.testing.assert_close(block, torch.cat([phase.sin(), phase.cos()], dim=1))
 

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from skddpm.network import DenoisingMLP
-from skddpm.training import EMA, flatten_parameters
+from skddpm.training import (
+    AUTO_STEPS,
+    EMA,
+    flatten_parameters,
+    resolve_batch_size,
+    resolve_max_iter,
+)
 
 
 def small_network():
@@ -127,3 +133,20 @@ def test_an_epoch_loss_is_the_objective_on_its_rows_steps_and_noise():
     with torch.no_grad():
         shuffled = diffusion.loss(net, X[order.flip(0)], t, noise).item()
     assert abs(shuffled - expected) > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "expected"), [(10, 10), (100, 16), (1000, 125), (2048, 256), (50_000, 256)]
+)
+def test_auto_batches_are_an_eighth_of_the_rows_between_16_and_256(n_rows, expected):
+    assert resolve_batch_size("auto", n_rows) == expected
+
+
+@pytest.mark.parametrize("n_rows", [90, 900, 9000, 45_000])
+def test_auto_epochs_make_about_the_same_number_of_steps_on_any_table(n_rows):
+    batch_size = resolve_batch_size("auto", n_rows)
+    epochs = resolve_max_iter("auto", n_rows, batch_size)
+    per_epoch = -(-n_rows // batch_size)
+    # Within half an epoch of the budget, and never fewer than one epoch.
+    assert abs(epochs * per_epoch - AUTO_STEPS) <= per_epoch / 2
+    assert resolve_max_iter(7, n_rows, batch_size) == 7
