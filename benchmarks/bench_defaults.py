@@ -260,6 +260,13 @@ def report():
         "",
     ]
     present = [m for m in MODELS if any(k[0] == m for k in records)]
+    missing = [LABELS[m] for m in MODELS if m not in present]
+    if missing:
+        lines += [
+            f"Not run for this file: {', '.join(missing)} (`--models` runs them; an empty "
+            "cell is a table a model was not run on).",
+            "",
+        ]
     for half, names in (("Tuning half", TUNING), ("Confirmation half", CONFIRMATION)):
         lines += [
             f"## {half}",
