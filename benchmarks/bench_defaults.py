@@ -34,6 +34,7 @@ from skddpm.metrics import classifier_two_sample_test
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_core import like_the_data  # noqa: E402
 from suite import CONFIRMATION, TUNING, load_table, tables  # noqa: E402
 
 LOG = HERE / "defaults_log.jsonl"
@@ -47,16 +48,6 @@ LABELS = {
     "copula": "GaussianCopula",
     "tvae": "TVAE",
 }
-
-
-def like_the_data(samples, train):
-    """Round whole-number columns and clip to the range, as DiffusionGenerator does."""
-    whole = np.all(train == np.round(train), axis=0)
-    samples = np.array(samples, dtype=np.float64)
-    samples[:, whole] = np.clip(
-        np.round(samples[:, whole]), train.min(0)[whole], train.max(0)[whole]
-    )
-    return samples
 
 
 def fit_ours(train):
