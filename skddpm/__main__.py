@@ -5,18 +5,18 @@
     skddpm sample model.skddpm -n 1000 -o samples.csv [--y LABEL] [--random-state N]
     skddpm score model.skddpm data.csv [--labels COLUMN] [-o scores.csv]
 
-CSV files have a header row; the model keeps the column names and writes them back.
+CSV files have a header row and are read and written by pandas: text columns are
+categories, empty fields missing cells; the model keeps the column names, levels and
+dtypes and writes them back.
 Models are written in the safe format (``DiffusionGenerator.save``), never pickled.
 A bad input ends with a one-line message and exit status 1.
 """
 
 import argparse
 import ast
-import csv
 import difflib
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,54 +30,40 @@ class CommandError(Exception):
 
 
 def read_csv(path, labels=None):
-    """``(names, X, y)`` from a CSV with a header row; ``labels`` names the label column."""
+    """``(frame, y)`` from a CSV with a header row, read by pandas with its dtype inference.
+
+    ``labels`` names the label column, which is taken out of the frame as ``y``. Empty
+    fields are missing cells; text columns are categories.
+    """
+    import pandas as pd
+
     path = Path(path)
     try:
-        with open(path, newline="") as file:
-            rows = list(csv.reader(file))
+        frame = pd.read_csv(path)
     except FileNotFoundError:
         raise CommandError(f"no file at {str(path)!r}: check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except pd.errors.EmptyDataError:
+        raise CommandError(
+            f"{str(path)!r} needs a header row and at least one data row; it is empty"
+        ) from None
+    except (pd.errors.ParserError, OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {str(path)!r}: {exc}") from None
-    if len(rows) < 2:
+    if frame.empty:
         raise CommandError(f"{str(path)!r} needs a header row and at least one data row")
-    header, body = rows[0], rows[1:]
-    for number, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise CommandError(
-                f"line {number} of {str(path)!r} has {len(row)} fields but the header has "
-                f"{len(header)}"
-            )
-    if labels is not None and labels not in header:
-        raise CommandError(f"{str(path)!r} has no column {labels!r}; its columns: {header}")
-    names = [name for name in header if name != labels]
-    columns = []
-    for name in names:
-        k = header.index(name)
-        values = []
-        for number, row in enumerate(body, start=2):
-            try:
-                values.append(float(row[k]))
-            except ValueError:
-                raise CommandError(
-                    f"column {name!r} of {str(path)!r} is not numeric: line {number} holds "
-                    f"{row[k]!r}. Encode it as numbers, drop it, or pass it as --labels"
-                ) from None
-        columns.append(values)
-    X = np.array(columns, dtype=np.float64).T
     y = None
     if labels is not None:
-        k = header.index(labels)
-        y = np.array([row[k] for row in body])
-    return names, X, y
+        if labels not in frame.columns:
+            raise CommandError(
+                f"{str(path)!r} has no column {labels!r}; its columns: {frame.columns.tolist()}"
+            )
+        y = frame.pop(labels).to_numpy()
+    return frame, y
 
 
-def write_csv(path, names, X):
+def write_csv(path, frame):
+    """Write a DataFrame with its header row."""
     try:
-        with open(path, "w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(names)
-            writer.writerows(X.tolist())
+        frame.to_csv(path, index=False)
     except OSError as exc:
         raise CommandError(f"cannot write {str(path)!r}: {exc}") from None
 
@@ -122,22 +108,37 @@ def model_columns(gen):
     return [str(name) for name in names]
 
 
+def as_frame(gen, X_new):
+    """Samples as the CSV shows them: whole-number float columns as (nullable) integers.
+
+    pandas reads a whole-number column with empty fields as floats; its samples are
+    whole numbers and are written without ".0".
+    """
+    import pandas as pd
+
+    frame = X_new if isinstance(X_new, pd.DataFrame) else pd.DataFrame(X_new)
+    frame.columns = model_columns(gen)
+    for j in np.flatnonzero(gen.integer_columns_):
+        column = frame.iloc[:, j]
+        if column.dtype.kind == "f":
+            frame[frame.columns[j]] = column.astype("Int64")
+    return frame
+
+
 def fit(args):
     from . import DiffusionGenerator
 
     params = parse_params(args.param)
-    names, X, y = read_csv(args.data, args.labels)
+    X, y = read_csv(args.data, args.labels)
     verbose = params.pop("verbose", False)
     gen = DiffusionGenerator(**params, verbose=True)
     start = time.perf_counter()
     gen.fit(X, y)
-    # What fitting on a DataFrame with these columns records: sample writes them back.
-    gen.feature_names_in_ = np.asarray(names, dtype=object)
     gen.set_params(verbose=verbose)
     gen.save(args.output)
     classes = f", classes {gen.classes_.tolist()}" if y is not None else ""
     print(
-        f"fitted on {len(X):,} rows of {len(names)} columns{classes} in "
+        f"fitted on {len(X):,} rows of {X.shape[1]} columns{classes} in "
         f"{time.perf_counter() - start:.1f} s; wrote {args.output}"
     )
 
@@ -159,28 +160,27 @@ def sample(args):
         raise CommandError("--steps applies to --method ddim only")
     gen.set_params(verbose=True)
     X_new = gen.sample(args.n_samples, **kwargs)
-    write_csv(args.output, model_columns(gen), X_new)
+    write_csv(args.output, as_frame(gen, X_new))
     print(f"wrote {len(X_new):,} rows to {args.output}")
 
 
 def score(args):
     gen = load_model(args.model)
-    names, X, y = read_csv(args.data, args.labels)
+    X, y = read_csv(args.data, args.labels)
     wanted = model_columns(gen)
-    missing = [name for name in wanted if name not in names]
+    missing = [name for name in wanted if name not in X.columns]
     if missing:
         raise CommandError(
             f"{args.data!r} has no column {missing[0]!r}, which the model was fitted with; "
             f"it needs {wanted}"
         )
-    X = X[:, [names.index(name) for name in wanted]]
+    X = X[wanted]
     gen.set_params(verbose=True)
-    with warnings.catch_warnings():
-        # The columns were matched by name above.
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        scores = gen.score_samples(X, y)
+    scores = gen.score_samples(X, y)
     if args.output:
-        write_csv(args.output, ["log_likelihood_bound"], scores[:, None])
+        import pandas as pd
+
+        write_csv(args.output, pd.DataFrame({"log_likelihood_bound": scores}))
     print(
         f"mean log-likelihood bound: {scores.mean():.4f} nats per row over {len(X):,} rows "
         f"(variance_type={gen.variance_type!r})"
@@ -250,7 +250,7 @@ def main(argv=None):
     )
     p.add_argument("--out", default="demo-output", help="folder for the pictures")
 
-    p = commands.add_parser("fit", help="fit a model to the numeric columns of a CSV file")
+    p = commands.add_parser("fit", help="fit a model to the columns of a CSV file")
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("-o", "--output", required=True, help="model file to write")
     p.add_argument("--labels", help="a column of class labels: fit a class-conditional model")

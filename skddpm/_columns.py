@@ -1,23 +1,41 @@
-"""A table's columns and the model's numeric block: checks, standardization, and back.
+"""A table's columns and the model's block: kinds, scaling, categories, missing cells, and back.
 
-The model sees each column standardized (zero mean, unit variance, in float64 here);
-samples come back in the data's units, clipped to the range seen at fit, whole-number
-columns rounded, in the dtype of the training data. Class labels ``y`` become class
-indices here too. This module works on numpy arrays that scikit-learn's validation has
-already made; it knows nothing of torch or training.
+The model sees a table as one float block: the numeric columns standardized (zero
+mean, unit variance, in float64 here), then one-hot codes of the categorical
+variables. Those are the categorical columns (a missing cell is one more level of its
+column), then, for each numeric column that had missing cells at fit, a variable of two
+levels that says whether the cell is missing. The model learns where cells are missing
+from the indicators, jointly with the rest of the row. A missing number is the stand-in
+0 in the block: nothing is imputed (the column's statistics come from its observed
+cells), the model learns the stand-in as what a missing cell holds, tied to its
+indicator, and it never comes out, the cell is missing in the samples. (Leaving the
+stand-in out of the loss instead, as MissDiff does, let the indicators drift from what
+the network saw in training: samples held 3 to 5 points too few missing cells.)
+
+Samples come back in the data's units, clipped to the range seen at fit, whole-number
+columns rounded, categories from those seen at fit, missing cells where the indicators
+say so, in the dtypes of the training data. Class labels ``y`` become class indices here
+too. This module works on numpy arrays and pandas DataFrames; it knows nothing of torch
+or training.
 """
 
+
 import numpy as np
+import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
 __all__ = [
-    "check_numeric_columns",
+    "as_frame",
+    "categorical_mask",
+    "decode",
+    "encode",
     "encode_labels",
-    "finish_samples",
     "fit_columns",
     "input_hint",
     "label_indices",
+    "layout",
     "standardize",
+    "to_codes",
     "to_user_units",
     "update_columns",
 ]
@@ -25,10 +43,6 @@ __all__ = [
 # Hints added to scikit-learn's messages for bad X, keyed by a phrase of the message.
 _INPUT_HINTS = {
     "infinity": "Replace or drop the infinite values before calling this method.",
-    "could not convert": (
-        "X must hold numbers only: encode text (for example with "
-        "sklearn.preprocessing.OrdinalEncoder) or drop those columns."
-    ),
     "dim <= 2": "X must be 2-D, (n_samples, n_features): reshape it, e.g. X.reshape(len(X), -1).",
 }
 
@@ -41,55 +55,302 @@ def input_hint(message):
     return None
 
 
-def check_numeric_columns(X):
-    """Name the first non-numeric column of a DataFrame before numpy loses its name."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(dtypes, "items"):
-        return
-    for column, dtype in dtypes.items():
-        if getattr(dtype, "kind", "O") not in "biuf":
+# -- column kinds ----------------------------------------------------------------------------
+
+
+def as_frame(X):
+    """X as a DataFrame: itself, or an array's columns with the dtypes pandas infers.
+
+    A numeric array keeps its dtype; an object array (text beside numbers) gets each
+    column's own dtype, as ``DataFrame.infer_objects`` finds it.
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    frame = pd.DataFrame(X, copy=False)
+    return frame.infer_objects() if X.dtype == object else frame
+
+
+def _name(frame, j):
+    return repr(frame.columns[j])
+
+
+def _is_categorical_dtype(dtype):
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def _check_dtype(frame, j):
+    dtype = frame.dtypes.iloc[j]
+    if _is_categorical_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        if not pd.api.types.is_complex_dtype(dtype):
+            return
+    raise ValueError(
+        f"Column {_name(frame, j)} of X has dtype {dtype}, which DiffusionGenerator cannot "
+        "model: it takes numbers, booleans and categories (category, object or string "
+        "dtypes). Convert it (for example a date to a number with "
+        ".astype('int64'), or to text with .astype(str)) or drop it."
+    )
+
+
+def categorical_mask(frame, categorical_features, feature_names):
+    """Which columns of ``frame`` are categorical, as a bool array.
+
+    ``categorical_features`` is "from_dtype" (bool, category, object and string
+    columns), None (none), or indices, names or a boolean mask as in
+    ``HistGradientBoostingClassifier``. A text column cannot be made numeric.
+    """
+    n = frame.shape[1]
+    for j in range(n):
+        _check_dtype(frame, j)
+    from_dtype = np.array([_is_categorical_dtype(d) for d in frame.dtypes], dtype=bool)
+    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
+        return from_dtype
+    mask = np.zeros(n, dtype=bool)
+    if categorical_features is not None:
+        mask = _features_mask(categorical_features, n, feature_names)
+    text = from_dtype & ~mask & np.array(
+        [not pd.api.types.is_bool_dtype(d) for d in frame.dtypes], dtype=bool
+    )
+    if text.any():
+        j = int(np.flatnonzero(text)[0])
+        raise ValueError(
+            f"Column {_name(frame, j)} of X has dtype {frame.dtypes.iloc[j]} but "
+            f"categorical_features={categorical_features!r} makes it numeric; include it "
+            "in categorical_features (or leave categorical_features='from_dtype'), or "
+            "convert it to numbers."
+        )
+    return mask | (from_dtype & ~text)
+
+
+def _features_mask(features, n, feature_names):
+    values = np.asarray(features)
+    if values.ndim != 1:
+        raise ValueError(
+            f"categorical_features must be 1-D (indices, names or a boolean mask), got "
+            f"shape {values.shape}."
+        )
+    if values.dtype.kind == "b":
+        if len(values) != n:
             raise ValueError(
-                f"Column {column!r} of X has dtype {dtype}, which is not numeric; "
-                "DiffusionGenerator models numeric tables. Encode it (for example with "
-                "sklearn.preprocessing.OrdinalEncoder) or drop it."
+                f"categorical_features is a boolean mask of length {len(values)} but X has "
+                f"{n} columns; give one entry per column."
             )
+        return values.copy()
+    mask = np.zeros(n, dtype=bool)
+    if values.size == 0:
+        return mask
+    if values.dtype.kind in "iu":
+        bad = values[(values < 0) | (values >= n)]
+        if bad.size:
+            raise ValueError(
+                f"categorical_features holds the index {bad[0]}, but X has {n} columns "
+                f"(indices 0 to {n - 1})."
+            )
+        mask[values] = True
+        return mask
+    if values.dtype.kind in "OUS":
+        if feature_names is None:
+            raise ValueError(
+                "categorical_features names columns, but X has no column names; pass a "
+                "DataFrame, or give the columns' indices."
+            )
+        names = list(feature_names)
+        for name in values.tolist():
+            if name not in names:
+                raise ValueError(
+                    f"categorical_features names {name!r}, which is not a column of X; its "
+                    f"columns are {names}."
+                )
+            mask[names.index(name)] = True
+        return mask
+    raise ValueError(
+        f"categorical_features must hold ints, strings or bools, got {values.dtype} "
+        f"({features!r})."
+    )
 
 
-def fit_columns(X, preserve_integers):
-    """What a first fit learns of each column of X.
+# -- fit -------------------------------------------------------------------------------------
+
+
+def _levels(frame, j, values):
+    """The levels of categorical column ``j`` seen in ``values`` (missing cells left out)."""
+    dtype = frame.dtypes.iloc[j]
+    present = values[~pd.isna(values)]
+    try:
+        seen = pd.unique(present)
+    except TypeError as exc:
+        raise TypeError(
+            f"Column {_name(frame, j)} of X holds a cell that cannot be a category ({exc}); "
+            "categories must be hashable values such as strings or numbers. Convert the "
+            "column, for example with .astype(str)."
+        ) from None
+    if isinstance(dtype, pd.CategoricalDtype):
+        seen = set(seen.tolist())
+        return [level for level in dtype.categories.tolist() if level in seen]
+    seen = [_plain(level) for level in seen.tolist()]
+    try:
+        return sorted(seen)
+    except TypeError:
+        kinds = sorted({type(level).__name__ for level in seen})
+        raise TypeError(
+            f"Column {_name(frame, j)} of X mixes values of types {kinds}, which cannot be "
+            "ordered as categories; make them one type, for example with .astype(str)."
+        ) from None
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _dtype_record(dtype):
+    """A dtype as plain values: its name, and a category dtype's categories and order."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ("category", dtype.categories.tolist(), bool(dtype.ordered))
+    return str(dtype)
+
+
+def _numeric_values(frame, j):
+    values = frame.iloc[:, j]
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        out = values.to_numpy()
+    else:
+        out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(out).any():
+        raise ValueError(
+            f"Column {_name(frame, j)} of X holds infinity. Replace or drop the infinite "
+            "values before calling this method."
+        )
+    return out
+
+
+def fit_columns(frame, is_categorical, preserve_integers):
+    """What a first fit learns of each column of ``frame``.
 
     Returns
     -------
     columns : dict
         ``mean``, ``scale`` (1 for a constant column, which stays constant),
         ``data_min``, ``data_max`` and ``integer_columns`` (whole numbers only, when
-        ``preserve_integers``), arrays of shape (n_features,).
+        ``preserve_integers``), arrays of shape (n_features,) that are NaN (False) for
+        categorical columns; ``is_categorical``; ``categories``, a list with the levels
+        of each categorical column (None for a numeric one); ``missing``, the columns
+        that had missing cells; ``dtypes``, each column's dtype as plain values;
+        ``names``, the column labels.
     """
-    scale = X.std(axis=0, dtype=np.float64)
-    scale[scale == 0] = 1.0
-    return {
-        "mean": X.mean(axis=0, dtype=np.float64),
-        "scale": scale,
-        "data_min": X.min(axis=0),
-        "data_max": X.max(axis=0),
-        "integer_columns": (
-            _whole(X) if preserve_integers else np.zeros(X.shape[1], dtype=bool)
-        ),
+    n = frame.shape[1]
+    columns = {
+        "mean": np.full(n, np.nan),
+        "scale": np.full(n, np.nan),
+        "data_min": np.full(n, np.nan),
+        "data_max": np.full(n, np.nan),
+        "integer_columns": np.zeros(n, dtype=bool),
+        "is_categorical": np.asarray(is_categorical, dtype=bool).copy(),
+        "categories": [None] * n,
+        "missing": np.zeros(n, dtype=bool),
+        "dtypes": [_dtype_record(d) for d in frame.dtypes],
+        "names": [_plain(name) for name in frame.columns.tolist()],
     }
+    numeric = np.flatnonzero(~columns["is_categorical"])
+    if numeric.size:
+        X = _numeric_block(frame, numeric)
+        missing = np.isnan(X)
+        if missing.any():
+            with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+                mean = np.nanmean(X, axis=0, dtype=np.float64)
+                scale = np.nanstd(X, axis=0, dtype=np.float64)
+                low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+            mean[np.isnan(mean)] = 0.0
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)
+            scale = X.std(axis=0, dtype=np.float64)
+            low, high = X.min(axis=0), X.max(axis=0)
+        scale[(scale == 0) | np.isnan(scale)] = 1.0
+        columns["mean"] = _scatter(columns["mean"], numeric, mean)
+        columns["scale"] = _scatter(columns["scale"], numeric, scale)
+        columns["data_min"] = _scatter(columns["data_min"].astype(low.dtype), numeric, low)
+        columns["data_max"] = _scatter(columns["data_max"].astype(high.dtype), numeric, high)
+        if preserve_integers:
+            columns["integer_columns"][numeric] = _whole(X)
+        columns["missing"][numeric] = missing.any(axis=0)
+    for j in np.flatnonzero(columns["is_categorical"]):
+        values = frame.iloc[:, j]
+        columns["categories"][j] = np.array(_levels(frame, j, values) or [], dtype=object)
+        columns["missing"][j] = bool(pd.isna(values).any())
+    return columns
 
 
-def update_columns(columns, X):
-    """A warm start's columns: the first fit's scaling, the ranges widened to X's."""
-    return {
-        **columns,
-        "data_min": np.minimum(columns["data_min"], X.min(axis=0)),
-        "data_max": np.maximum(columns["data_max"], X.max(axis=0)),
-        "integer_columns": columns["integer_columns"] & _whole(X),
-    }
+class _quiet_nan_warnings:
+    """Silence numpy's warnings about an all-NaN column (its statistics are set after)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
+
+
+def _scatter(target, index, values):
+    target[index] = values
+    return target
+
+
+def _numeric_block(frame, numeric):
+    """The numeric columns as one float array (float32 kept, NaN where missing)."""
+    parts = [_numeric_values(frame, j) for j in numeric]
+    dtype = np.result_type(*[p.dtype for p in parts])
+    return np.stack(parts, axis=1).astype(dtype, copy=False)
+
+
+def update_columns(columns, frame):
+    """A warm start's columns: the first fit's scaling and levels, ranges widened to X's.
+
+    New levels, or missing cells in a column that had none, are errors: the network
+    has no place for them.
+    """
+    encode(columns, frame)  # the same checks as every later use of the columns
+    numeric = np.flatnonzero(~columns["is_categorical"])
+    updated = dict(columns)
+    if numeric.size:
+        X = _numeric_block(frame, numeric)
+        with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+            low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        for key, new, pick in (("data_min", low, np.fmin), ("data_max", high, np.fmax)):
+            updated[key] = columns[key].copy()
+            updated[key][numeric] = pick(columns[key][numeric], new)
+        updated["integer_columns"] = columns["integer_columns"].copy()
+        updated["integer_columns"][numeric] &= _whole(X)
+    return updated
 
 
 def _whole(X):
-    return np.all(X == np.round(X), axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.all((X == np.round(X)) | np.isnan(X), axis=0)
+
+
+# -- the model's block -------------------------------------------------------------------------
+
+
+def layout(columns):
+    """``(n_numeric, sizes)``: the numeric width and the levels of each categorical variable.
+
+    The variables are the categorical columns (their levels, and one more for a missing
+    cell when the column had some at fit), then a two-level indicator (observed,
+    missing) for each numeric column that had missing cells.
+    """
+    is_cat, missing = columns["is_categorical"], columns["missing"]
+    sizes = [
+        len(columns["categories"][j]) + int(missing[j]) for j in np.flatnonzero(is_cat)
+    ]
+    sizes += [2] * int((missing & ~is_cat).sum())
+    return int((~is_cat).sum()), sizes
 
 
 def standardize(X, mean, scale):
@@ -102,19 +363,168 @@ def to_user_units(Z, mean, scale):
     return np.asarray(Z, dtype=np.float64) * scale + mean
 
 
-def finish_samples(X, *, data_min, data_max, integer_columns, clip, dtype):
-    """Samples in the data's units as ``sample`` returns them, changed in place.
+def encode(columns, frame):
+    """``(Z, mask)``: the model's block of ``frame`` and where its numbers are observed.
 
-    Clipped to the fitted range (``clip``: x̂₀ was clipped in float32, this makes the
-    range exact), whole-number columns rounded within it, cast to ``dtype``.
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_numeric + sum(sizes))
+        float64: standardized numbers (0 where missing), then one-hot codes.
+    mask : ndarray of shape (n_samples, n_numeric) or None
+        1.0 where a number is observed, 0.0 where it is missing; None when no numeric
+        column had missing cells at fit.
+
+    Raises
+    ------
+    ValueError
+        A level not seen at fit, or a missing cell in a column that had none.
     """
+    is_cat, missing = columns["is_categorical"], columns["missing"]
+    numeric = np.flatnonzero(~is_cat)
+    n_rows = frame.shape[0]
+    blocks, mask = [], None
+    if numeric.size:
+        X = _numeric_block(frame, numeric)
+        absent = np.isnan(X)
+        unexpected = absent.any(axis=0) & ~missing[numeric]
+        if unexpected.any():
+            j = int(numeric[np.flatnonzero(unexpected)[0]])
+            raise ValueError(
+                f"Column {_name(frame, j)} of X holds missing values (NaN, None or pd.NA), "
+                "but it had none when the generator was fitted, so the model cannot place "
+                "them; drop or fill those rows, or refit (warm_start=False) on data with "
+                "missing values in that column."
+            )
+        Z = standardize(X, columns["mean"][numeric], columns["scale"][numeric])
+        if absent.any() or missing[numeric].any():
+            Z[absent] = 0.0
+            mask = (~absent).astype(np.float64)
+        blocks.append(Z)
+    codes = []
+    for j in np.flatnonzero(is_cat):
+        levels = columns["categories"][j]
+        values = frame.iloc[:, j]
+        index = _level_codes(values, levels)
+        absent = pd.isna(values).to_numpy()
+        unseen = (index < 0) & ~absent
+        if unseen.any():
+            new = pd.unique(values[unseen]).tolist()
+            raise ValueError(
+                f"Column {_name(frame, j)} of X holds {new[:5]}, not among the categories "
+                f"seen at fit ({levels.tolist()}); the model cannot make new categories. "
+                "Map them to known ones, or refit (warm_start=False) on data that has them."
+            )
+        if absent.any() and not missing[j]:
+            raise ValueError(
+                f"Column {_name(frame, j)} of X holds missing values (NaN, None or pd.NA), "
+                "but it had none when the generator was fitted, so the model cannot place "
+                "them; drop or fill those rows, or refit on data with missing values."
+            )
+        index[absent] = len(levels)
+        codes.append((index, len(levels) + int(missing[j])))
+    if mask is not None:
+        for k, j in enumerate(numeric):
+            if missing[j]:
+                codes.append(((mask[:, k] == 0).astype(np.int64), 2))
+    for index, size in codes:
+        onehot = np.zeros((n_rows, size))
+        onehot[np.arange(n_rows), index] = 1.0
+        blocks.append(onehot)
+    if not blocks:
+        return np.zeros((n_rows, 0)), mask
+    return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0], mask
+
+
+def _level_codes(values, levels):
+    """The index of each value among ``levels``, -1 for missing or unseen values."""
+    index = pd.Index(levels, dtype=object)
+    return index.get_indexer(values.to_numpy(dtype=object)).astype(np.int64)
+
+
+def _split_levels(columns, Z):
+    """Numbers and each categorical variable's level index from rows of the block."""
+    n_numeric, sizes = layout(columns)
+    numbers_, start, index = Z[:, :n_numeric], n_numeric, []
+    for size in sizes:
+        index.append(np.argmax(Z[:, start : start + size], axis=1))
+        start += size
+    return numbers_, index
+
+
+def to_codes(columns, Z):
+    """Rows of the block as (n, n_features) floats: numbers in the data's units, level indices.
+
+    For the reverse chain's pictures, where ``x_t`` is not yet a table: a categorical
+    column holds the index of its most likely level (its missing level after the last).
+    """
+    is_cat = columns["is_categorical"]
+    numbers_, index = _split_levels(columns, Z)
+    out = np.empty((Z.shape[0], len(is_cat)))
+    numeric = np.flatnonzero(~is_cat)
+    out[:, numeric] = to_user_units(numbers_, columns["mean"][numeric], columns["scale"][numeric])
+    for k, j in enumerate(np.flatnonzero(is_cat)):
+        out[:, j] = index[k]
+    return out
+
+
+def decode(columns, Z, *, clip):
+    """Rows of the model's block as a DataFrame with the columns and dtypes seen at fit.
+
+    Numbers are clipped to the fitted range (``clip``: x̂₀ was clipped in float32, this
+    makes the range exact) and whole-number columns rounded within it; categories are
+    the most likely level of each variable's one-hot code; cells are missing where a
+    column's missing level or indicator says so.
+    """
+    is_cat, missing = columns["is_categorical"], columns["missing"]
+    numbers_, index = _split_levels(columns, Z)
+    numeric = np.flatnonzero(~is_cat)
+    X = to_user_units(numbers_, columns["mean"][numeric], columns["scale"][numeric])
+    low, high = columns["data_min"][numeric], columns["data_max"][numeric]
     if clip:
-        np.clip(X, data_min, data_max, out=X)
-    if integer_columns.any():
-        X[:, integer_columns] = np.clip(
-            np.round(X[:, integer_columns]), data_min[integer_columns], data_max[integer_columns]
-        )
-    return X.astype(dtype, copy=False)
+        np.clip(X, low, high, out=X)
+    whole = columns["integer_columns"][numeric]
+    if whole.any():
+        X[:, whole] = np.clip(np.round(X[:, whole]), low[whole], high[whole])
+    n_categorical = int(is_cat.sum())
+    indicators = iter(index[n_categorical:])
+    data = {}
+    for k, j in enumerate(numeric):
+        values = X[:, k]
+        if missing[j]:
+            values = np.where(next(indicators) == 1, np.nan, values)
+        data[j] = _as_dtype(values, columns["dtypes"][j], np.isnan(values))
+    for k, j in enumerate(np.flatnonzero(is_cat)):
+        levels = columns["categories"][j]
+        codes = index[k]
+        absent = codes >= len(levels)
+        values = np.empty(len(codes), dtype=object)
+        if len(levels):
+            values[~absent] = levels[codes[~absent]]
+        values[absent] = None
+        data[j] = _as_dtype(values, columns["dtypes"][j], absent)
+    frame = pd.DataFrame({j: data[j] for j in range(len(is_cat))})
+    frame.columns = columns["names"]
+    return frame
+
+
+def _as_dtype(values, record, absent):
+    """A column of ``values`` (missing where ``absent``) in the dtype of ``record``."""
+    if isinstance(record, tuple):
+        _, categories, ordered = record
+        return pd.Categorical(values, categories=categories, ordered=ordered)
+    dtype = pd.api.types.pandas_dtype(record)
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
+        out = values.astype(object)
+        out[absent] = np.nan
+        return out
+    if isinstance(dtype, np.dtype):
+        # A numpy integer or bool column had no missing cells at fit, so has none here.
+        return values.astype(dtype)
+    # Nullable and string dtypes: pandas puts their own missing value where None is.
+    return pd.Series(values, dtype=object).where(~absent, None).astype(dtype).array
+
+
+# -- labels ----------------------------------------------------------------------------------
 
 
 def _is_missing(label):

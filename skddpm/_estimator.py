@@ -12,6 +12,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -62,6 +63,7 @@ _STRUCTURE_PARAMS = (
     "embedding_dim",
     "fourier_features",
     "residual",
+    "categorical_features",
 )
 
 # The built-in schedules' default ends, which the cosine schedule does without.
@@ -74,6 +76,11 @@ _COLUMN_ATTRIBUTES = {
     "data_min": "data_min_",
     "data_max": "data_max_",
     "integer_columns": "integer_columns_",
+    "is_categorical": "is_categorical_",
+    "categories": "categories_",
+    "missing": "_missing_columns",
+    "dtypes": "_column_dtypes",
+    "names": "_column_names",
 }
 
 
@@ -261,6 +268,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         "warm_start": ["boolean"],
         "cond_drop_prob": [Interval(Real, 0, 1, closed="left")],
         "preserve_integers": ["boolean"],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -296,6 +304,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         warm_start=False,
         cond_drop_prob=0.2,
         preserve_integers=True,
+        categorical_features="from_dtype",
         device="cpu",
         random_state=None,
         verbose=False,
@@ -327,6 +336,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         self.warm_start = warm_start
         self.cond_drop_prob = cond_drop_prob
         self.preserve_integers = preserve_integers
+        self.categorical_features = categorical_features
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -334,22 +344,45 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
         return tags
 
     # -- validation ------------------------------------------------------------------------
 
     def _validate_X(self, X, *, reset):
-        """X as a float array; with ``reset=False``, checked against the fitted model."""
+        """``(frame, dtype)``: X as a DataFrame, and the dtype of an array X (None for a frame).
+
+        A DataFrame is taken as it is (its names and width checked); anything else is
+        validated by scikit-learn as numbers (float32 kept) or, when it holds text, as
+        objects. Missing values pass; with ``reset=False`` X is checked against the
+        fitted model.
+        """
         if not reset:
             check_is_fitted(self)
-        _columns.check_numeric_columns(X)
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] < 1:
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 "
+                    "is required: X needs at least one row."
+                )
+            return X, None
+        checks = {"reset": reset, "ensure_all_finite": "allow-nan"}
         try:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            try:
+                X = validate_data(self, X, dtype=[np.float64, np.float32], **checks)
+            except ValueError as exc:
+                if "could not convert" not in str(exc):
+                    raise
+                X = validate_data(self, X, dtype=object, **checks)
         except (TypeError, ValueError) as exc:
             hint = _columns.input_hint(str(exc))
             if hint is not None:
                 raise type(exc)(f"{exc} {hint}") from exc
             raise
+        return _columns.as_frame(X), X.dtype
 
     def _check_structure(self):
         """The constructor values that the schedule and the network are built from."""
@@ -443,8 +476,9 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         """
         sizes, betas = self._check_structure()
         continuing = self.warm_start and hasattr(self, "network_")
-        X = self._validate_X(X, reset=not continuing)
-        classes, labels = _columns.encode_labels(y, X.shape[0])
+        frame, array_dtype = self._validate_X(X, reset=not continuing)
+        n_rows = frame.shape[0]
+        classes, labels = _columns.encode_labels(y, n_rows)
         if labels is not None:
             labels = torch.as_tensor(labels, dtype=torch.long)
         if continuing:
@@ -452,20 +486,23 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         device = resolve_device(self.device)
         seeds = seed_sequence(self.random_state).spawn(3)
         if continuing:
-            columns = _columns.update_columns(self._fitted_columns(), X)
+            columns = _columns.update_columns(self._fitted_columns(), frame)
             schedule = self.noise_schedule_
             state = self._continued_state(device)
         else:
-            columns = _columns.fit_columns(X, self.preserve_integers)
+            is_categorical = _columns.categorical_mask(
+                frame, self.categorical_features, getattr(self, "feature_names_in_", None)
+            )
+            columns = _columns.fit_columns(frame, is_categorical, self.preserve_integers)
             schedule = NoiseSchedule(betas)
             n_classes = 0 if classes is None else len(classes)
-            state = self._initial_state(X.shape[1], sizes, n_classes, device, seeds[0])
+            state = self._initial_state(columns, sizes, n_classes, device, seeds[0])
 
-        X_scaled = torch.as_tensor(
-            _columns.standardize(X, columns["mean"], columns["scale"]), dtype=torch.float32
-        )
+        # A missing number is the stand-in 0 beside its indicator (see _columns).
+        Z, _ = _columns.encode(columns, frame)
+        X_scaled = torch.as_tensor(Z, dtype=torch.float32)
         train_rows, val_rows = validation_split(
-            X.shape[0], self.validation_fraction, self.early_stopping,
+            n_rows, self.validation_fraction, self.early_stopping,
             torch_generator(seeds[1], "cpu"),
         )  # fmt: skip
         if val_rows is not None and state.validation_loss_curve is None:
@@ -476,7 +513,9 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
                 return None
             return values[rows].to(device)
 
-        diffusion = GaussianDiffusion(schedule, self.prediction_type, device)
+        diffusion = GaussianDiffusion(
+            schedule, self.prediction_type, device, categories=_columns.layout(columns)[1]
+        )
         # Each fit of a warm-started model continues with fresh randomness.
         generator = torch_generator(
             np.random.SeedSequence(
@@ -536,17 +575,29 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
             for name in ("classes_", "class_prior_"):
                 if hasattr(self, name):
                     delattr(self, name)
-        self._output_dtype = X.dtype
+        self._output_dtype = array_dtype
         self._structure = {name: self.get_params()[name] for name in _STRUCTURE_PARAMS}
         return self
 
     def _fitted_columns(self):
         return {key: getattr(self, name) for key, name in _COLUMN_ATTRIBUTES.items()}
 
-    def _initial_state(self, n_features, sizes, n_classes, device, seed_sequence):
+    def _network_inputs(self, columns=None):
+        """``(n_inputs, one_hot_features)`` of the network for the table's columns."""
+        n_numeric, sizes = _columns.layout(columns or self._fitted_columns())
+        return n_numeric + sum(sizes), sum(sizes)
+
+    def _initial_state(self, columns, sizes, n_classes, device, seed_sequence):
         """A new network, its optimizer and its average: a cold fit's starting point."""
         params = {**self.get_params(), "hidden_layer_sizes": sizes}
-        module = build_network(params, n_features, n_classes=n_classes, seed=seed(seed_sequence))
+        n_inputs, one_hot = self._network_inputs(columns)
+        module = build_network(
+            params,
+            n_inputs,
+            n_classes=n_classes,
+            one_hot_features=one_hot,
+            seed=seed(seed_sequence),
+        )
         module = module.to(device)
         optimizer = make_optimizer(module, self.learning_rate_init)
         ema = EMA(module, self.ema_decay) if self.ema_decay > 0 else None

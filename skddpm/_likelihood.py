@@ -63,7 +63,7 @@ def row_noise(keys, step, n_features):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
 
 
-def bound_scores(diffusion, denoiser, X, *, clip, device, verbose=False):
+def bound_scores(diffusion, denoiser, X, *, clip, device, mask=None, verbose=False):
     """One-draw estimates of the variational bound on ``log p(x)``, per row, in nats.
 
     Parameters
@@ -74,10 +74,12 @@ def bound_scores(diffusion, denoiser, X, *, clip, device, verbose=False):
         ``denoiser(start, stop)`` returns the ``model(x_t, t)`` for rows
         ``start:stop`` (their labels, when the model is conditional).
     X : ndarray of shape (n_samples, n_features)
-        Standardized float64 rows.
+        Rows of the model's block, float64: standardized numbers, one-hot categories.
     clip : tuple of two Tensors or None
         The sampler's clipping range of ``x̂₀``.
     device : torch.device
+    mask : ndarray of shape (n_samples, n_numeric), optional
+        1 where a number is observed, 0 where it is missing.
     verbose : bool, default=False
         A progress bar of the rows.
 
@@ -96,7 +98,10 @@ def bound_scores(diffusion, denoiser, X, *, clip, device, verbose=False):
             def noise(step, keys=keys, n_features=rows.shape[1]):
                 return torch.as_tensor(row_noise(keys, step, n_features), device=device)
 
-            terms = diffusion.bound_terms(denoiser(start, stop), x0, noise, clip=clip)
+            rows_mask = None if mask is None else torch.as_tensor(mask[start:stop], device=device)
+            terms = diffusion.bound_terms(
+                denoiser(start, stop), x0, noise, clip=clip, mask=rows_mask
+            )
             scores[start:stop] = -terms.sum(dim=0).cpu().numpy()
     return scores
 
@@ -150,12 +155,13 @@ class LikelihoodMixin:
         log_likelihood : ndarray of shape (n_samples,)
             The estimate of the bound on ``log p(x)`` (or ``log p(x | y)``) for each row.
         """
-        X = self._validate_X(X, reset=False).astype(np.float64, copy=False)
-        labels = self._label_indices(y, X.shape[0])
+        frame, _ = self._validate_X(X, reset=False)
+        columns = self._fitted_columns()
+        Z, mask = _columns.encode(columns, frame)
+        labels = self._label_indices(y, Z.shape[0])
         network = copy.deepcopy(self._sampling_network()).double()
         diffusion = self._diffusion(torch.float64)
         clip = self._clip_range(torch.float64)
-        Z = _columns.standardize(X, self.mean_, self.scale_)
 
         def scores(label_rows):
             def denoiser(start, stop):
@@ -166,7 +172,13 @@ class LikelihoodMixin:
                 )
 
             return bound_scores(
-                diffusion, denoiser, Z, clip=clip, device=self.device_, verbose=self.verbose
+                diffusion,
+                denoiser,
+                Z,
+                clip=clip,
+                device=self.device_,
+                mask=mask,
+                verbose=self.verbose,
             )
 
         if labels is None and hasattr(self, "classes_"):
@@ -179,7 +191,11 @@ class LikelihoodMixin:
             total = mixture_scores(per_class, self.class_prior_)
         else:
             total = scores(labels)
-        return total - float(np.log(self.scale_).sum())
+        # The log-Jacobian of the standardization, over each row's observed numbers.
+        log_scale = np.log(self.scale_[~self.is_categorical_])
+        if mask is None:
+            return total - float(log_scale.sum())
+        return total - mask @ log_scale
 
     def score(self, X, y=None):
         """The mean of :meth:`score_samples`: an estimate of a lower bound on the average

@@ -81,7 +81,7 @@ def export_state(model):
 def build_torch_state(model, tensors, torch_state, device):
     """``(network, ema_network, optimizer)`` on ``device`` from :func:`export_state`'s output.
 
-    ``model`` gives the structure (``_structure``, ``n_features_in_``, ``classes_``).
+    ``model`` gives the structure (``_structure``, ``_network_inputs()``, ``classes_``).
     The weights are flattened as training leaves them.
     """
     n_classes = len(model.classes_) if hasattr(model, "classes_") else 0
@@ -92,7 +92,10 @@ def build_torch_state(model, tensors, torch_state, device):
             for name, tensor in tensors.items()
             if name.startswith(prefix + ".")
         }
-        network = build_network(model._structure, model.n_features_in_, n_classes=n_classes)
+        n_inputs, one_hot = model._network_inputs()
+        network = build_network(
+            model._structure, n_inputs, n_classes=n_classes, one_hot_features=one_hot
+        )
         network.load_state_dict(weights)
         return network.to(device)
 

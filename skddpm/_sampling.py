@@ -53,7 +53,8 @@ class SamplingMixin:
         return torch.as_tensor(indices, device=self.device_)
 
     def _draw(self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory):
-        """Run the sampler chunk by chunk; returns x0 or (xs, x0_hats) in the data's units."""
+        """Run the sampler chunk by chunk; returns the model's block of x0, or (xs, x0_hats)
+        as :func:`~skddpm._columns.to_codes` gives them."""
         check_is_fitted(self)
         n_samples = _check_n_samples(n_samples)
         random_state = check_random_state(random_state)
@@ -63,6 +64,7 @@ class SamplingMixin:
         network = self._sampling_network()
         diffusion = self._diffusion(torch.float32)
         clip = self._clip_range(torch.float32)
+        n_inputs, _ = self._network_inputs()
         sequence = seed_sequence(random_state if random_state is not None else self.random_state)
         generator = torch_generator(sequence, self.device_)
         if labels is None and hasattr(self, "classes_"):
@@ -71,7 +73,7 @@ class SamplingMixin:
         with torch.inference_mode():
             for start, stop in chunks(n_samples, self.verbose, "sample"):
                 noise = torch.randn(
-                    (stop - start, self.n_features_in_), generator=generator, device=self.device_
+                    (stop - start, n_inputs), generator=generator, device=self.device_
                 )
                 model = network
                 if labels is not None:
@@ -83,9 +85,9 @@ class SamplingMixin:
                     trajectory=trajectory,
                 )  # fmt: skip
                 if trajectory:
-                    parts.append([self._unscale(part) for part in out[1:]])
+                    parts.append([self._codes(part) for part in out[1:]])
                 else:
-                    parts.append(self._unscale(out))
+                    parts.append(out.cpu().numpy().astype(np.float64))
         if trajectory:
             return tuple(np.concatenate(chain, axis=1) for chain in zip(*parts))
         return np.concatenate(parts)
@@ -107,21 +109,40 @@ class SamplingMixin:
             self.device_,
             dtype=dtype,
             variance_type=self.variance_type,
+            categories=_columns.layout(self._fitted_columns())[1],
         )
 
     def _clip_range(self, dtype):
-        """The fitted range of each column in the model's units, or None without clipping."""
+        """The fitted range of each numeric column in the model's units, or None.
+
+        A column with no observed value has no range: 0 stands in, as for its cells.
+        """
         if not self.clip_sample:
             return None
+        numeric = ~self.is_categorical_
+        mean, scale = self.mean_[numeric], self.scale_[numeric]
         return tuple(
             torch.as_tensor(
-                _columns.standardize(v, self.mean_, self.scale_), dtype=dtype, device=self.device_
+                np.nan_to_num(_columns.standardize(v[numeric], mean, scale)),
+                dtype=dtype,
+                device=self.device_,
             )
             for v in (self.data_min_, self.data_max_)
         )
 
-    def _unscale(self, x):
-        return _columns.to_user_units(x.cpu().numpy(), self.mean_, self.scale_)
+    def _codes(self, x):
+        """A chain's states (n_steps, n, width) as :func:`~skddpm._columns.to_codes` rows."""
+        steps = x.cpu().numpy().astype(np.float64)
+        rows = _columns.to_codes(self._fitted_columns(), steps.reshape(-1, steps.shape[-1]))
+        return rows.reshape(*steps.shape[:-1], -1)
+
+    def _to_user_table(self, Z):
+        """Rows of the model's block as ``sample`` returns them: a DataFrame like the
+        training one, or an array of its dtype."""
+        frame = _columns.decode(self._fitted_columns(), Z, clip=self.clip_sample)
+        if self._output_dtype is None:
+            return frame
+        return frame.to_numpy(dtype=self._output_dtype)
 
     def sample(
         self,
@@ -174,14 +195,7 @@ class SamplingMixin:
             at fit.
         """
         out = self._draw(n_samples, y, guidance_scale, method, steps, eta, random_state, False)
-        return _columns.finish_samples(
-            out,
-            data_min=self.data_min_,
-            data_max=self.data_max_,
-            integer_columns=self.integer_columns_,
-            clip=self.clip_sample,
-            dtype=self._output_dtype,
-        )
+        return self._to_user_table(out)
 
     def sample_trajectory(
         self,
@@ -211,4 +225,5 @@ class SamplingMixin:
         xs, x0_hats = self._draw(
             n_samples, y, guidance_scale, method, steps, eta, random_state, True
         )
-        return xs.astype(self._output_dtype), x0_hats.astype(self._output_dtype)
+        dtype = np.float64 if self._output_dtype in (None, object) else self._output_dtype
+        return xs.astype(dtype), x0_hats.astype(dtype)

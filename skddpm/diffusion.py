@@ -21,6 +21,7 @@ __all__ = [
     "SAMPLERS",
     "VARIANCE_TYPES",
     "AncestralSampler",
+    "CategoricalBlock",
     "DDIMSampler",
     "GaussianDiffusion",
     "check_guidance_scale",
@@ -42,6 +43,13 @@ LOSSES = {
 class GaussianDiffusion:
     """A DDPM's forward process, training objective and samplers (ancestral and DDIM).
 
+    With ``categories``, the last columns of ``x`` are the one-hot codes of categorical
+    variables, diffused by multinomial diffusion (Hoogeboom et al. 2021) in the same
+    chain, as TabDDPM does (Kotelnikov et al. 2023): the network outputs their ``x̂₀``
+    logits there, the objective adds their KL terms to the numbers' loss, and the
+    samplers and the bound step them with the closed-form posterior of
+    :class:`CategoricalBlock`.
+
     Parameters
     ----------
     schedule : NoiseSchedule
@@ -57,6 +65,10 @@ class GaussianDiffusion:
         shared by the ancestral sampler and the bound: the posterior variance ``β̃_t``
         or the forward variance ``β_t``. The decoder ``p(x₀ | x₁)`` of the bound uses
         ``β₁`` for both, as ``β̃₁ = 0``.
+    categories : sequence of int, default=()
+        The number of levels of each categorical variable, whose one-hot codes are the
+        last ``sum(categories)`` columns of ``x``, in this order. Empty: every column
+        is a number.
 
     Attributes
     ----------
@@ -71,6 +83,7 @@ class GaussianDiffusion:
         device="cpu",
         dtype=torch.float32,
         variance_type="fixed_small",
+        categories=(),
     ):
         if prediction_type not in PREDICTION_TYPES:
             raise ValueError(
@@ -100,6 +113,35 @@ class GaussianDiffusion:
         self.sqrt_one_minus_alphas_cumprod = tensor(schedule.sqrt_one_minus_alphas_cumprod)
         self.posterior_mean_coef1 = tensor(schedule.posterior_mean_coef1)
         self.posterior_mean_coef2 = tensor(schedule.posterior_mean_coef2)
+        self.categorical = (
+            CategoricalBlock(categories, self.device) if len(categories) else None
+        )
+
+        # ᾱ_t for t = 0..T, ᾱ₀ = 1, shaped to broadcast over the padded categories.
+        self._abar = torch.as_tensor(
+            np.concatenate([[1.0], schedule.alphas_cumprod]), dtype=dtype, device=self.device
+        )
+
+    def _split(self, x):
+        """The numeric columns of ``x`` and its one-hot block (None without categories)."""
+        if self.categorical is None:
+            return x, None
+        d = x.shape[1] - self.categorical.width
+        return x[:, :d], x[:, d:]
+
+    def _join(self, numeric, categorical):
+        return numeric if categorical is None else torch.cat([numeric, categorical], dim=1)
+
+    def _abar_at(self, t):
+        """``ᾱ_t`` of integer steps ``t`` (0 allowed) as (n, 1, 1), for the categories."""
+        if isinstance(t, numbers.Integral):
+            t = torch.full((1,), t, dtype=torch.long, device=self.device)
+        return self._abar[t][:, None, None]
+
+    def _categorical_step(self, x_t, log_x0, t, prev):
+        """``log q(x_prev | x_t, x₀)`` of the one-hot block ``x_t`` (padded)."""
+        block = self.categorical
+        return block.posterior(block.pad(x_t, 0.0), log_x0, self._abar_at(t), self._abar_at(prev))
 
     def _at(self, coef, t):
         """``coef[t - 1]`` shaped as a column, to broadcast over the features."""
@@ -108,10 +150,29 @@ class GaussianDiffusion:
     # -- forward process ---------------------------------------------------------------
 
     def q_sample(self, x0, t, noise):
-        """``x_t = √ᾱ_t x₀ + √(1 - ᾱ_t) ε`` (Ho et al. eq. 4)."""
-        return mix_forward(
-            self.sqrt_alphas_cumprod, self.sqrt_one_minus_alphas_cumprod, x0, t, noise
+        """``x_t = √ᾱ_t x₀ + √(1 - ᾱ_t) ε`` (Ho et al. eq. 4).
+
+        The categories' block of ``x_t`` is drawn from ``Cat(ᾱ_t x₀ + (1 - ᾱ_t) / K)``
+        with Gumbel noise made from the same columns of ``noise``.
+        """
+        x0_num, x0_cat = self._split(x0)
+        noise_num, noise_cat = self._split(noise)
+        x_t = mix_forward(
+            self.sqrt_alphas_cumprod, self.sqrt_one_minus_alphas_cumprod, x0_num, t, noise_num
         )
+        if x0_cat is None:
+            return x_t
+        block = self.categorical
+        log_q = block.log_mix(block.log_onehot(x0_cat), self._abar_at(t))
+        return self._join(x_t, block.unpad(block.draw(log_q, noise_cat)))
+
+    def prior_sample(self, noise):
+        """``x_T`` from standard normal ``noise``: the numbers as they are, uniform categories."""
+        noise_num, noise_cat = self._split(noise)
+        if noise_cat is None:
+            return noise
+        block = self.categorical
+        return self._join(noise_num, block.unpad(block.draw(block.uniform(noise), noise_cat)))
 
     def q_posterior_mean(self, x0, x_t, t):
         """The mean of ``q(x_{t-1} | x_t, x₀)`` (Ho et al. eq. 7)."""
@@ -120,7 +181,21 @@ class GaussianDiffusion:
     # -- parameterizations ---------------------------------------------------------------
 
     def target(self, x0, x_t, t, noise):
-        """What the network should output for ``x_t`` made from ``x₀`` and ``noise``."""
+        """What the network should output for ``x_t`` made from ``x₀`` and ``noise``.
+
+        For the categories' block it is what the objective compares the network's
+        step with: ``log q(x_{t-1} | x_t, x₀)``, padded columns left out.
+        """
+        x0_num, x0_cat = self._split(x0)
+        x_t_num, x_t_cat = self._split(x_t)
+        numeric = self._numeric_target(x0_num, x_t_num, t, self._split(noise)[0])
+        if x0_cat is None:
+            return numeric
+        block = self.categorical
+        log_q = self._categorical_step(x_t_cat, block.log_onehot(x0_cat), t, t - 1)
+        return self._join(numeric, block.unpad(log_q))
+
+    def _numeric_target(self, x0, x_t, t, noise):
         if self.prediction_type == "epsilon":
             return noise
         if self.prediction_type == "sample":
@@ -136,8 +211,17 @@ class GaussianDiffusion:
         """The estimate ``x̂₀`` that every parameterization reduces to.
 
         This is the one place the formulas live: the sampler, the trajectory and the
-        bound all call it.
+        bound all call it. For the categories' block, ``x̂₀`` is the probabilities of
+        each variable's levels (the softmax of the network's logits).
         """
+        output_num, output_cat = self._split(model_output)
+        x0_hat = self._numeric_x0(output_num, self._split(x_t)[0], t)
+        if output_cat is None:
+            return x0_hat
+        block = self.categorical
+        return self._join(x0_hat, block.unpad(torch.exp(block.log_softmax(output_cat))))
+
+    def _numeric_x0(self, model_output, x_t, t):
         a = self._at(self.sqrt_alphas_cumprod, t)
         b = self._at(self.sqrt_one_minus_alphas_cumprod, t)
         if self.prediction_type == "epsilon":
@@ -168,10 +252,33 @@ class GaussianDiffusion:
         x_t = self.q_sample(x0, t, noise)
         return x_t, self.target(x0, x_t, t, noise)
 
+    def objective(self, output, target, x_t, t, loss="mse"):
+        """The training loss of a batch from the network's ``output`` and its ``target``.
+
+        The numbers: the simplified objective (Ho et al. eq. 14), ``loss`` between
+        output and target. The categories: the mean over variables of
+        ``KL(q(x_{t-1} | x_t, x₀) ‖ p_θ(x_{t-1} | x_t))`` (``-log p_θ(x₀ | x₁)`` at
+        ``t = 1``), as TabDDPM, added to it.
+        """
+        if self.categorical is None:
+            return LOSSES[loss](output, target)
+        output_num, output_cat = self._split(output)
+        target_num, target_cat = self._split(target)
+        total = output.new_zeros(())
+        if output_num.shape[1]:
+            total = LOSSES[loss](output_num, target_num)
+        if output_cat is not None:
+            block = self.categorical
+            log_p = self._categorical_step(
+                self._split(x_t)[1], block.log_softmax(output_cat), t, t - 1
+            )
+            total = total + block.kl(block.pad(target_cat, -math.inf), log_p).mean()
+        return total
+
     def loss(self, model, x0, t, noise, loss="mse"):
-        """The simplified objective (Ho et al. eq. 14) for the chosen parameterization."""
+        """The training objective of rows ``x0`` at steps ``t`` with ``noise``."""
         x_t, target = self.training_pair(x0, t, noise)
-        return LOSSES[loss](model(x_t, t), target)
+        return self.objective(model(x_t, t), target, x_t, t, loss)
 
     # -- sampling ----------------------------------------------------------------------------
 
@@ -186,15 +293,16 @@ class GaussianDiffusion:
             ``model(x_t, t) -> output`` on tensors; ``t`` has shape (1,), one step
             shared by every row.
         noise : Tensor of shape (n_samples, n_features)
-            ``x_T``, standard normal.
+            Standard normal: ``x_T`` itself for the numbers, the Gumbel noise of the
+            uniform draw of ``x_T`` for the categories' block.
         generator : torch.Generator
             The source of the noise added along the way, on the device of ``noise``.
         method : str or sampler, default="ddpm"
             A name in :data:`SAMPLERS` (``"ddpm"``: ancestral sampling, Ho et al.
             Algorithm 2; ``"ddim"``: Song et al. 2021), built with ``options`` by
             :func:`make_sampler`, or a sampler object.
-        clip : tuple of two Tensors of shape (n_features,), optional
-            Clip ``x̂₀`` to ``[low, high]`` before each step.
+        clip : tuple of two Tensors of shape (n_numeric,), optional
+            Clip the numbers' ``x̂₀`` to ``[low, high]`` before each step.
         trajectory : bool, default=False
             Also return ``x_t`` and ``x̂₀`` at every step.
         **options
@@ -211,20 +319,29 @@ class GaussianDiffusion:
         if isinstance(method, str):
             sampler = make_sampler(method, self.timesteps, **options)
         ts = sampler.timesteps(self.schedule)
-        x_t = noise
+        x_t = self.prior_sample(noise)
         xs, x0_hats = [x_t], []
         for i, step in enumerate(ts):
             t = torch.full((1,), step, dtype=torch.long, device=noise.device)
-            x0_hat = self.predict_x0(model(x_t, t), x_t, t)
-            if clip is not None:
-                x0_hat = torch.clamp(x0_hat, clip[0], clip[1])
+            x0_hat = self._clip(self.predict_x0(model(x_t, t), x_t, t), clip)
             prev = ts[i + 1] if i + 1 < len(ts) else 0
+            x0_num, x0_cat = self._split(x0_hat)
+            x_t_num, x_t_cat = self._split(x_t)
             if prev == 0:
                 # The last step returns x̂₀: the posterior mean at t = 1 is x̂₀ itself
                 # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
-                x_t = x0_hat
+                x_num = x0_num
             else:
-                x_t = sampler.step(self, x0_hat, x_t, t, step, prev, generator)
+                x_num = sampler.step(self, x0_num, x_t_num, t, step, prev, generator)
+            x_cat = None
+            if x0_cat is not None:
+                # Every sampler steps the categories by the same closed-form posterior,
+                # from step to prev (to x₀ itself at the end); DDIM's eta does not apply.
+                block = self.categorical
+                log_x0 = torch.log(block.pad(x0_cat, 0.0))
+                log_p = self._categorical_step(x_t_cat, log_x0, step, prev)
+                x_cat = block.unpad(block.draw(log_p, self.randn(x_t_cat, generator)))
+            x_t = self._join(x_num, x_cat)
             if trajectory:
                 xs.append(x_t)
                 x0_hats.append(x0_hat)
@@ -232,9 +349,16 @@ class GaussianDiffusion:
             return x_t, torch.stack(xs), torch.stack(x0_hats)
         return x_t
 
+    def _clip(self, x0_hat, clip):
+        """``x̂₀`` with its numbers clipped to ``clip = (low, high)``, if given."""
+        if clip is None:
+            return x0_hat
+        x0_num, x0_cat = self._split(x0_hat)
+        return self._join(torch.clamp(x0_num, clip[0], clip[1]), x0_cat)
+
     # -- the bound -------------------------------------------------------------------------
 
-    def bound_terms(self, model, x0, noise, *, clip=None):
+    def bound_terms(self, model, x0, noise, *, clip=None, mask=None):
         """The terms of the variational bound on ``-log p(x₀)`` (Ho et al. eq. 5), in nats.
 
         ``L_T = KL(q(x_T | x₀) ‖ N(0, I))``, ``L_{t-1} = KL(q(x_{t-1} | x_t, x₀) ‖
@@ -245,6 +369,10 @@ class GaussianDiffusion:
         unbiased estimate of the bound. Work in float64 to keep the small variances
         of the last steps exact.
 
+        The categories add their discrete terms (Hoogeboom et al. 2021):
+        ``KL(q(x_T | x₀) ‖ Uniform)``, the same posterior KL at each step and
+        ``-log p(x₀ | x₁)``, exact sums over each variable's levels.
+
         Parameters
         ----------
         model : callable
@@ -254,8 +382,12 @@ class GaussianDiffusion:
             ``noise(t)`` returns the standard normal Tensor, broadcastable to ``x0``,
             that makes ``x_t``: called once per step, so only one step's noise is in
             memory at a time.
-        clip : tuple of two Tensors of shape (n_features,), optional
+        clip : tuple of two Tensors of shape (n_numeric,), optional
             Clip ``x̂₀`` to ``[low, high]``, as the sampler does.
+        mask : Tensor of shape (n_samples, n_numeric), optional
+            1 where a number is observed, 0 where it is missing: a missing cell adds
+            no term, so the bound is on the observed cells (and, through the
+            categories that code it, on where cells are missing).
 
         Returns
         -------
@@ -266,30 +398,198 @@ class GaussianDiffusion:
         s = self.schedule
         var = self.reverse_variance
         abar_T = s.alphas_cumprod[-1]
+        block = self.categorical
+        x0_num, x0_cat = self._split(x0)
+        log_x0 = None if x0_cat is None else block.log_onehot(x0_cat)
+
+        def total(cells):
+            return (cells if mask is None else cells * mask).sum(dim=1)
+
         terms = [None] * (self.timesteps + 1)
-        terms[-1] = 0.5 * (abar_T * x0**2 + (1 - abar_T) - 1 - math.log(1 - abar_T)).sum(dim=1)
+        terms[-1] = total(0.5 * (abar_T * x0_num**2 + (1 - abar_T) - 1 - math.log(1 - abar_T)))
+        if log_x0 is not None:
+            log_q = block.log_mix(log_x0, abar_T)
+            terms[-1] = terms[-1] + block.kl(log_q, block.uniform(x0)).sum(dim=1)
         for step in range(1, self.timesteps + 1):
             t = torch.full((1,), step, dtype=torch.long, device=x0.device)
             x_t = self.q_sample(x0, t, noise(step))
-            x0_hat = self.predict_x0(model(x_t, t), x_t, t)
+            output = model(x_t, t)
+            x_t_num, x_t_cat = self._split(x_t)
+            output_num, output_cat = self._split(output)
+            x0_hat = self._numeric_x0(output_num, x_t_num, t)
             if clip is not None:
                 x0_hat = torch.clamp(x0_hat, clip[0], clip[1])
             if step == 1:
                 # The posterior mean at t = 1 is x̂₀ itself.
-                sq = (x0 - x0_hat) ** 2
-                terms[0] = 0.5 * (math.log(2 * math.pi * var[0]) + sq / var[0]).sum(dim=1)
-                continue
-            sq = (self.q_posterior_mean(x0, x_t, t) - self.q_posterior_mean(x0_hat, x_t, t)) ** 2
-            post = s.posterior_variance[step - 1]
-            terms[step - 1] = 0.5 * (
-                math.log(var[step - 1] / post) + (post + sq) / var[step - 1] - 1
-            ).sum(dim=1)
+                sq = (x0_num - x0_hat) ** 2
+                term = total(0.5 * (math.log(2 * math.pi * var[0]) + sq / var[0]))
+            else:
+                sq = (
+                    self.q_posterior_mean(x0_num, x_t_num, t)
+                    - self.q_posterior_mean(x0_hat, x_t_num, t)
+                ) ** 2
+                post = s.posterior_variance[step - 1]
+                term = total(
+                    0.5 * (math.log(var[step - 1] / post) + (post + sq) / var[step - 1] - 1)
+                )
+            if log_x0 is not None:
+                log_q = self._categorical_step(x_t_cat, log_x0, step, step - 1)
+                log_p = self._categorical_step(
+                    x_t_cat, block.log_softmax(output_cat), step, step - 1
+                )
+                term = term + block.kl(log_q, log_p).sum(dim=1)
+            terms[step - 1] = term
         return torch.stack(terms)
 
     @staticmethod
     def randn(like, generator):
         """Standard normal noise of the shape, device and dtype of ``like``."""
         return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+# -- categorical columns -----------------------------------------------------------------
+#
+# Multinomial diffusion (Hoogeboom et al. 2021), as TabDDPM (Kotelnikov et al. 2023) uses
+# it beside the Gaussian one. A column of K levels is a one-hot block of x; the forward
+# process moves it towards the uniform distribution with the same ᾱ_t as the numbers:
+# q(x_t | x₀) = Cat(ᾱ_t x₀ + (1 - ᾱ_t) / K). It composes, so for any pair of steps
+# t' < t, q(x_t | x_{t'}) = Cat(r x_{t'} + (1 - r) / K) with r = ᾱ_t / ᾱ_{t'}, and
+# q(x_{t'} | x_t, x₀) ∝ (r x_t + (1 - r) / K) ⊙ (ᾱ_{t'} x₀ + (1 - ᾱ_{t'}) / K). The
+# network's x̂₀ is a distribution over x₀, and p_θ(x_{t'} | x_t) the mixture of these
+# posteriors over it: the ancestral step (t' = t - 1), DDIM's skipped steps and the
+# bound's terms are all this one formula (CategoricalBlock.posterior).
+
+
+class CategoricalBlock:
+    """The one-hot columns of a table's categorical variables, and their maths.
+
+    The block's columns are the variables' one-hot codes side by side, ``sizes[g]``
+    columns for variable ``g``. The maths works on a padded view of shape
+    (n, n_variables, max(sizes)), with ``-inf`` log-probabilities in the padding, so each
+    operation is one tensor operation whatever the number of variables.
+
+    All the randomness comes from standard normal noise, turned into Gumbel noise by
+    ``-log(-log Φ(z))``: the forward process, the sampler and the bound draw categories
+    from the same normal noise as the numbers.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        The number of levels of each variable, each at least 1.
+    device : torch.device or str, default="cpu"
+    """
+
+    def __init__(self, sizes, device="cpu"):
+        sizes = [int(k) for k in sizes]
+        if not sizes or min(sizes) < 1:
+            raise ValueError(f"Expected one or more variables of at least 1 level, got {sizes}.")
+        self.sizes = sizes
+        self.width = sum(sizes)
+        width, longest = self.width, max(sizes)
+        index = torch.full((len(sizes), longest), width, dtype=torch.long)
+        start = 0
+        for g, k in enumerate(sizes):
+            index[g, :k] = torch.arange(start, start + k)
+            start += k
+        self.device = torch.device(device)
+        self._index = index.flatten().to(self.device)
+        self._valid = (index < width).to(self.device)
+        self._keep = self._valid.flatten().nonzero().flatten()
+        self._k = torch.as_tensor(sizes, dtype=torch.float32, device=self.device)[:, None]
+
+    def pad(self, z, fill):
+        """``z`` of shape (n, width) as (n, n_variables, max(sizes)), padded with ``fill``."""
+        z = torch.cat([z, z.new_full((z.shape[0], 1), fill)], dim=1)
+        return z[:, self._index].view(z.shape[0], *self._valid.shape)
+
+    def unpad(self, z):
+        """The inverse of :meth:`pad`."""
+        return z.flatten(1)[:, self._keep]
+
+    def log_softmax(self, logits):
+        """Log-probabilities of each variable's levels from the network's logits, padded."""
+        return torch.log_softmax(self.pad(logits, -math.inf), dim=-1)
+
+    def log_mix(self, log_x0, abar):
+        """``log(ᾱ x₀ + (1 - ᾱ) / K)`` for padded log-probabilities ``log_x0``.
+
+        ``abar`` has shape (n, 1, 1) or is a number; ``ᾱ = 1`` gives ``log_x0``.
+        """
+        abar = torch.as_tensor(abar, dtype=log_x0.dtype, device=log_x0.device)
+        uniform = torch.log((1 - abar) / self._k.to(log_x0.dtype))
+        # The padding is made finite first: logaddexp(-inf, -inf) has a NaN gradient.
+        log_x0 = log_x0.masked_fill(~self._valid, 0.0)
+        mixed = torch.logaddexp(torch.log(abar) + log_x0, uniform)
+        return mixed.masked_fill(~self._valid, -math.inf)
+
+    def posterior(self, x_t, log_x0, abar_t, abar_prev):
+        """``log p(x_{t'} | x_t)`` for one-hot ``x_t`` (padded) and a distribution of ``x₀``.
+
+        ``log_x0`` holds the log-probabilities of ``x₀``'s levels (padded); ``abar_t`` and
+        ``abar_prev`` (``ᾱ_t`` and ``ᾱ_{t'}``, ``t' < t``, ``ᾱ₀ = 1``) have shape
+        (n, 1, 1) or are numbers. The result is the mixture ``Σ_k w_k q(x_{t'} | x_t,
+        x₀ = k)`` of the forward posteriors over ``x₀ ~ w`` (Austin et al. 2021): for a
+        one-hot ``x₀`` it is the forward posterior itself; for the network's ``x̂₀`` it
+        is the reverse step, exact for any pair of steps when ``x̂₀`` is ``p(x₀ | x_t)``,
+        which the objective teaches. (Putting ``x̂₀`` into the posterior in place of
+        ``x₀``, as Hoogeboom et al. do, is right only for small steps: with 10 DDIM
+        steps it made a three-level column's shares 0.17/0.41/0.41 for 0.38/0.32/0.30.)
+
+        With ``f = r x_t + (1 - r) / K`` (``r = ᾱ_t / ᾱ_{t'}``), ``c = (1 - ᾱ_{t'}) / K``
+        and ``Z_k = ᾱ_{t'} f_k + c``, the mixture is ``f_j (ᾱ_{t'} w_j / Z_j + c Σ_k
+        w_k / Z_k)``: one pass over the levels, computed in logarithms.
+        """
+        dtype = log_x0.dtype
+        like = {"dtype": dtype, "device": log_x0.device}
+        abar_prev = torch.as_tensor(abar_prev, **like)
+        ratio = torch.as_tensor(abar_t, **like) / abar_prev
+        k = self._k.to(dtype)
+        log_f = torch.where(
+            x_t > 0.5, torch.log(ratio + (1 - ratio) / k), torch.log((1 - ratio) / k)
+        )
+        log_abar, log_c = torch.log(abar_prev), torch.log((1 - abar_prev) / k)
+        log_v = log_x0.masked_fill(~self._valid, -math.inf) - torch.logaddexp(
+            log_abar + log_f, log_c
+        )
+        log_sum = torch.logsumexp(log_v, dim=-1, keepdim=True)
+        # The padding is made finite first: logaddexp(-inf, -inf) has a NaN gradient.
+        inner = torch.logaddexp(log_abar + log_v.masked_fill(~self._valid, 0.0), log_c + log_sum)
+        return (log_f + inner).masked_fill(~self._valid, -math.inf)
+
+    @staticmethod
+    def kl(log_q, log_p):
+        """``KL(q ‖ p)`` of each variable, shape (n, n_variables); ``0 log 0 = 0``.
+
+        Where ``q`` is 0 both logarithms are replaced by 0 before the product, so no
+        ``0 · ∞`` appears, in the value or in its gradient.
+        """
+        zero = torch.isneginf(log_q)
+        difference = log_q.masked_fill(zero, 0.0) - log_p.masked_fill(zero, 0.0)
+        return (torch.exp(log_q) * difference).sum(dim=-1)
+
+    def draw(self, log_p, noise):
+        """One-hot draws (padded) from ``log_p``, by Gumbel-max on standard normal ``noise``.
+
+        ``noise`` has shape (n, width); the padding never wins.
+        """
+        gumbel = -torch.log(-torch.special.log_ndtr(self.pad(noise, 0.0)))
+        choice = torch.argmax(log_p + gumbel, dim=-1, keepdim=True)
+        return torch.zeros_like(log_p).scatter_(-1, choice, 1.0)
+
+    def uniform(self, like):
+        """Padded log-probabilities of the uniform distribution, the prior of ``x_T``."""
+        k = self._k.to(like.dtype)
+        return (-torch.log(k)).expand(like.shape[0], *self._valid.shape).masked_fill(
+            ~self._valid, -math.inf
+        )
+
+    def log_onehot(self, x):
+        """Padded log-probabilities of one-hot rows ``x`` of shape (n, width)."""
+        return torch.log(self.pad(x, 0.0))
+
+    def levels(self, x):
+        """The level index of each variable of one-hot (or probability) rows, (n, n_variables)."""
+        return torch.argmax(self.pad(x, -1.0), dim=-1)
 
 
 # -- samplers ------------------------------------------------------------------------------

@@ -165,6 +165,9 @@ class DenoisingMLP(nn.Module):
         With ``n_classes > 0`` the network is class-conditional: a learned label
         embedding, with one extra "no label" entry (index ``n_classes``), is added to the
         step embedding.
+    one_hot_features : int, default=0
+        The last ``one_hot_features`` of the ``n_features`` inputs are one-hot codes of
+        categories: they enter the first block as they are, without Fourier features.
 
     Examples
     --------
@@ -186,9 +189,16 @@ class DenoisingMLP(nn.Module):
         fourier_features=8,
         residual=True,
         n_classes=0,
+        one_hot_features=0,
     ):
         super().__init__()
+        if not 0 <= one_hot_features <= n_features:
+            raise ValueError(
+                f"Expected 0 <= one_hot_features <= n_features={n_features}, got "
+                f"one_hot_features={one_hot_features}."
+            )
         self.timesteps = timesteps
+        self.one_hot_features = one_hot_features
         self.n_classes = n_classes
         self.residual = residual
         self._act = _FUNCTIONS[activation]
@@ -204,8 +214,8 @@ class DenoisingMLP(nn.Module):
             act(),
             nn.Linear(embedding_dim, embedding_dim),
         )
-        self.features = FourierFeatures(n_features, fourier_features)
-        widths = [self.features.out_features, *hidden_layer_sizes]
+        self.features = FourierFeatures(n_features - one_hot_features, fourier_features)
+        widths = [self.features.out_features + one_hot_features, *hidden_layer_sizes]
         self.blocks = nn.ModuleList(
             ResidualBlock(w_in, w_out, embedding_dim, activation, residual)
             for w_in, w_out in itertools.pairwise(widths)
@@ -244,7 +254,11 @@ class DenoisingMLP(nn.Module):
                 labels, label_rows = self.label_embedding.weight, y
             else:
                 labels = self.label_embedding(y)
-        h = self.features(x)
+        if self.one_hot_features:
+            d = x.shape[1] - self.one_hot_features
+            h = torch.cat([self.features(x[:, :d]), x[:, d:]], dim=1)
+        else:
+            h = self.features(x)
         for block in self.blocks:
             shift = _rows(_linear(block.emb, emb), step_rows)
             if labels is not None:
@@ -265,7 +279,7 @@ def _rows(table, index):
     return table if index is None else F.embedding(index, table)
 
 
-def build_network(params, n_features, *, n_classes=0, seed=0):
+def build_network(params, n_features, *, n_classes=0, one_hot_features=0, seed=0):
     """The :class:`DenoisingMLP` that a ``DiffusionGenerator``'s parameters describe.
 
     Its weights are initialized from ``seed`` with torch's global generator forked, so
@@ -282,6 +296,8 @@ def build_network(params, n_features, *, n_classes=0, seed=0):
         Width of the data.
     n_classes : int, default=0
         Classes of a conditional network; 0 for an unconditional one.
+    one_hot_features : int, default=0
+        How many of the last inputs are one-hot codes of categories.
     seed : int, default=0
 
     Returns
@@ -294,7 +310,7 @@ def build_network(params, n_features, *, n_classes=0, seed=0):
     >>> from skddpm.network import build_network
     >>> net = build_network(DiffusionGenerator().get_params(), n_features=2)
     >>> net.blocks[0].fc1.out_features
-    128
+    256
     """
     sizes = params["hidden_layer_sizes"]
     sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
@@ -310,4 +326,5 @@ def build_network(params, n_features, *, n_classes=0, seed=0):
             fourier_features=params["fourier_features"],
             residual=params["residual"],
             n_classes=n_classes,
+            one_hot_features=one_hot_features,
         )

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from skddpm.diffusion import LOSSES
-
 __all__ = [
     "EMA",
     "TrainingState",
@@ -327,7 +325,7 @@ def train(
             else:
                 output = module(x_t[rows], t[rows], epoch_labels[rows])
             batch_target = target[rows]
-            batch_loss = LOSSES[loss](output, batch_target)
+            batch_loss = diffusion.objective(output, batch_target, x_t[rows], t[rows], loss)
             flat.grad.zero_()  # in place, as zero_grad(set_to_none=False) would
             batch_loss.backward()
             optimizer.step()

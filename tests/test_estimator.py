@@ -346,9 +346,7 @@ def test_conditional_ddim_and_warm_start_on_cuda(spiral):
 @pytest.mark.parametrize(
     "X, error, match",
     [
-        ([[1.0, np.nan]] * 5, ValueError, "Input X contains NaN"),
         ([[1.0, np.inf]] * 5, ValueError, "(?s)contains infinity.*Replace or drop the infinite"),
-        ([["a", "b"]] * 5, ValueError, "(?s)could not convert.*encode text"),
         (np.ones((5, 2)) + 1j, ValueError, "Complex data not supported"),
         (sp.csr_matrix(np.ones((5, 2))), TypeError, "(?s)Sparse data was passed for X.*toarray"),
         (np.ones(5), ValueError, "(?s)Expected 2D array, got 1D array.*Reshape your data"),
@@ -362,11 +360,11 @@ def test_bad_X(X, error, match):
         tiny().fit(X)
 
 
-def test_non_numeric_dataframe_column_is_named():
+def test_a_column_of_dates_is_named_with_the_fix():
     pd = pytest.importorskip("pandas")
-    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "city": ["a", "b", "c"]})
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "when": pd.date_range("2026-01-01", periods=3)})
     with pytest.raises(
-        ValueError, match="Column 'city' of X has dtype .*not numeric.*OrdinalEncoder"
+        ValueError, match=r"Column 'when' of X has dtype datetime64.*cannot model.*astype"
     ):
         tiny().fit(df)
 

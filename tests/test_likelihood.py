@@ -237,7 +237,10 @@ def test_score_with_the_wrong_number_of_features(fitted):
 
 @pytest.mark.parametrize(
     "value, match",
-    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity.*Replace or drop")],
+    [
+        (np.nan, "Column 1 of X holds missing values .* it had none when the generator was fitted"),
+        (np.inf, "Input X contains infinity.*Replace or drop"),
+    ],
 )
 def test_score_with_non_finite_rows(fitted, value, match):
     X = np.zeros((4, 2))
