@@ -19,9 +19,12 @@ too. This module works on numpy arrays and pandas DataFrames; it knows nothing o
 or training.
 """
 
+import contextlib
+import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 from sklearn.utils.multiclass import type_of_target
 
 __all__ = [
@@ -34,6 +37,10 @@ __all__ = [
     "input_hint",
     "label_indices",
     "layout",
+    "log_jacobian",
+    "numbers_from_model",
+    "numbers_to_model",
+    "quantile_map",
     "standardize",
     "to_codes",
     "to_user_units",
@@ -227,13 +234,19 @@ def _numeric_values(frame, j):
     return out
 
 
-def fit_columns(frame, is_categorical, preserve_integers):
+def fit_columns(frame, is_categorical, preserve_integers, numeric_transform="standard"):
     """What a first fit learns of each column of ``frame``.
+
+    ``numeric_transform="quantile"`` first maps each numeric column to normal scores by
+    its quantiles (:func:`quantile_map`); the mean and scale are then those of the
+    scores. "standard" standardizes the values themselves.
 
     Returns
     -------
     columns : dict
-        ``mean``, ``scale`` (1 for a constant column, which stays constant),
+        ``quantiles``, each numeric column's quantile map (None for a categorical
+        column, or with "standard"); ``mean``, ``scale`` (1 for a constant column,
+        which stays constant),
         ``data_min``, ``data_max`` and ``integer_columns`` (whole numbers only, when
         ``preserve_integers``), arrays of shape (n_features,) that are NaN (False) for
         categorical columns; ``is_categorical``; ``categories``, a list with the levels
@@ -253,21 +266,27 @@ def fit_columns(frame, is_categorical, preserve_integers):
         "missing": np.zeros(n, dtype=bool),
         "dtypes": [_dtype_record(d) for d in frame.dtypes],
         "names": [_plain(name) for name in frame.columns.tolist()],
+        "quantiles": [None] * n,
     }
     numeric = np.flatnonzero(~columns["is_categorical"])
     if numeric.size:
         X = _numeric_block(frame, numeric)
         missing = np.isnan(X)
+        with _all_missing_allowed():
+            low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        T = X
+        if numeric_transform == "quantile":
+            for k, j in enumerate(numeric):
+                columns["quantiles"][j] = quantile_map(X[:, k])
+            T = _quantile_forward(columns, numeric, X)
         if missing.any():
-            with np.errstate(invalid="ignore"), _quiet_nan_warnings():
-                mean = np.nanmean(X, axis=0, dtype=np.float64)
-                scale = np.nanstd(X, axis=0, dtype=np.float64)
-                low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
-            mean[np.isnan(mean)] = 0.0
+            with _all_missing_allowed():
+                mean = np.nanmean(T, axis=0, dtype=np.float64)
+                scale = np.nanstd(T, axis=0, dtype=np.float64)
+            mean[np.isnan(mean)] = 0.0  # a column with no observed cell
         else:
-            mean = X.mean(axis=0, dtype=np.float64)
-            scale = X.std(axis=0, dtype=np.float64)
-            low, high = X.min(axis=0), X.max(axis=0)
+            mean = T.mean(axis=0, dtype=np.float64)
+            scale = T.std(axis=0, dtype=np.float64)
         scale[(scale == 0) | np.isnan(scale)] = 1.0
         columns["mean"] = _scatter(columns["mean"], numeric, mean)
         columns["scale"] = _scatter(columns["scale"], numeric, scale)
@@ -283,18 +302,118 @@ def fit_columns(frame, is_categorical, preserve_integers):
     return columns
 
 
-class _quiet_nan_warnings:
-    """Silence numpy's warnings about an all-NaN column (its statistics are set after)."""
+# sklearn's QuantileTransformer: at most 1,000 quantiles, normal scores within ±5.2.
+_N_QUANTILES = 1000
+_BOUND = 1e-7
 
-    def __enter__(self):
-        import warnings
 
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
+def quantile_map(values):
+    """The map of a column's observed values to normal scores, as a (2, m) array.
+
+    Row 0 holds ``m <= 1000`` quantiles of the observed values (repeated where values
+    are tied), row 1 their normal scores ``Φ⁻¹`` of the quantile levels, as in
+    ``QuantileTransformer(output_distribution="normal")``. None for a column with no
+    observed value.
+    """
+    observed = values[~np.isnan(values)]
+    if observed.size == 0:
+        return None
+    levels = np.linspace(0.0, 1.0, min(_N_QUANTILES, observed.size))
+    return np.stack([np.quantile(observed, levels), ndtri(np.clip(levels, _BOUND, 1 - _BOUND))])
+
+
+def _distinct(knots):
+    """The map with tied quantiles merged, their scores averaged: strictly increasing."""
+    values, index = np.unique(knots[0], return_inverse=True)
+    return values, np.bincount(index, knots[1]) / np.bincount(index)
+
+
+def _extend(out, x, xp, fp):
+    """Continue the end segments of the piecewise-linear map ``xp -> fp`` beyond its ends."""
+    below, above = x < xp[0], x > xp[-1]
+    out[below] = fp[0] + (x[below] - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+    out[above] = fp[-1] + (x[above] - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return out
+
+
+def _quantile_scores(x, knots):
+    """Values to normal scores: a tied value to the middle of its scores (as sklearn does),
+    linear between distinct quantiles and beyond the end ones."""
+    values, scores = _distinct(knots)
+    if len(values) == 1:
+        return np.zeros_like(x, dtype=np.float64)
+    return _extend(np.interp(x, values, scores), x, values, scores)
+
+
+def _quantile_values(z, knots):
+    """Normal scores back to values. A tied value owns the whole range of its scores, so
+    the values the data piles on (prices, sizes rounded to a grid) come back piled."""
+    values, scores = _distinct(knots)
+    if len(values) == 1:
+        return np.full_like(z, values[0], dtype=np.float64)
+    out = np.interp(z, knots[1], knots[0])
+    return _extend(out, z, scores, values)
+
+
+def _quantile_forward(columns, numeric, X):
+    T = np.array(X, dtype=np.float64)
+    for k, j in enumerate(numeric):
+        knots = columns["quantiles"][j]
+        if knots is not None:
+            T[:, k] = _quantile_scores(T[:, k], knots)
+    return T
+
+
+def numbers_to_model(columns, X):
+    """Numeric columns (n, n_numeric) in the data's units to the model's, float64."""
+    numeric = np.flatnonzero(~columns["is_categorical"])
+    T = _quantile_forward(columns, numeric, X)
+    return standardize(T, columns["mean"][numeric], columns["scale"][numeric])
+
+
+def numbers_from_model(columns, Z):
+    """The inverse of :func:`numbers_to_model`."""
+    numeric = np.flatnonzero(~columns["is_categorical"])
+    X = to_user_units(Z, columns["mean"][numeric], columns["scale"][numeric])
+    for k, j in enumerate(numeric):
+        knots = columns["quantiles"][j]
+        if knots is not None:
+            X[:, k] = _quantile_values(X[:, k], knots)
+    return X
+
+
+def log_jacobian(columns, frame):
+    """``log |dz/dx|`` of the map to the model's units, summed over each row's observed
+    numbers: the model's log-density plus this is the log-density in the data's units.
+
+    A quantile map is linear between its distinct quantiles: a value on one takes the
+    slope of the segment that ends there (a value the data piles on has, strictly, no
+    density; this is the density of its neighbourhood).
+    """
+    numeric = np.flatnonzero(~columns["is_categorical"])
+    if not numeric.size:
+        return np.zeros(frame.shape[0])
+    X = _numeric_block(frame, numeric)
+    logs = np.broadcast_to(-np.log(columns["scale"][numeric]), X.shape).copy()
+    for k, j in enumerate(numeric):
+        knots = columns["quantiles"][j]
+        if knots is None:
+            continue
+        values, scores = _distinct(knots)
+        if len(values) > 1:
+            slopes = np.diff(scores) / np.diff(values)
+            segment = np.clip(np.searchsorted(values, X[:, k]) - 1, 0, len(slopes) - 1)
+            logs[:, k] += np.log(slopes[segment])
+    logs[np.isnan(X)] = 0.0
+    return logs.sum(axis=1)
+
+
+@contextlib.contextmanager
+def _all_missing_allowed():
+    """Silence numpy's warnings about a column with no observed cell (NaN statistics)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
+        yield
 
 
 def _scatter(target, index, values):
@@ -320,7 +439,7 @@ def update_columns(columns, frame):
     updated = dict(columns)
     if numeric.size:
         X = _numeric_block(frame, numeric)
-        with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+        with _all_missing_allowed():
             low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
         for key, new, pick in (("data_min", low, np.fmin), ("data_max", high, np.fmax)):
             updated[key] = columns[key].copy()
@@ -395,7 +514,7 @@ def encode(columns, frame):
                 "them; drop or fill those rows, or refit (warm_start=False) on data with "
                 "missing values in that column."
             )
-        Z = standardize(X, columns["mean"][numeric], columns["scale"][numeric])
+        Z = numbers_to_model(columns, X)
         if absent.any() or missing[numeric].any():
             Z[absent] = 0.0
             mask = (~absent).astype(np.float64)
@@ -461,7 +580,7 @@ def to_codes(columns, Z):
     numbers_, index = _split_levels(columns, Z)
     out = np.empty((Z.shape[0], len(is_cat)))
     numeric = np.flatnonzero(~is_cat)
-    out[:, numeric] = to_user_units(numbers_, columns["mean"][numeric], columns["scale"][numeric])
+    out[:, numeric] = numbers_from_model(columns, numbers_)
     for k, j in enumerate(np.flatnonzero(is_cat)):
         out[:, j] = index[k]
     return out
@@ -478,7 +597,7 @@ def decode(columns, Z, *, clip):
     is_cat, missing = columns["is_categorical"], columns["missing"]
     numbers_, index = _split_levels(columns, Z)
     numeric = np.flatnonzero(~is_cat)
-    X = to_user_units(numbers_, columns["mean"][numeric], columns["scale"][numeric])
+    X = numbers_from_model(columns, numbers_)
     low, high = columns["data_min"][numeric], columns["data_max"][numeric]
     if clip:
         np.clip(X, low, high, out=X)

@@ -64,6 +64,7 @@ _STRUCTURE_PARAMS = (
     "fourier_features",
     "residual",
     "categorical_features",
+    "numeric_transform",
 )
 
 # The built-in schedules' default ends, which the cosine schedule does without.
@@ -81,15 +82,19 @@ _COLUMN_ATTRIBUTES = {
     "missing": "_missing_columns",
     "dtypes": "_column_dtypes",
     "names": "_column_names",
+    "quantiles": "_quantiles",
 }
 
 
 class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseEstimator):
-    """Generate new rows like a numeric table with a denoising diffusion model (DDPM).
+    """Generate new rows like a table with a denoising diffusion model (DDPM).
 
     ``fit`` learns to undo a gradual noising of the data (Ho et al., 2020); ``sample``
-    starts from pure noise and applies the learned denoiser ``timesteps`` times. Inputs
-    are standardized per column inside, and samples come back in the data's units.
+    starts from pure noise and applies the learned denoiser ``timesteps`` times. Numeric
+    columns are standardized inside and come back in the data's units; categorical
+    columns are diffused as categories (multinomial diffusion, Hoogeboom et al., 2021)
+    in the same chain; missing cells are learned, with their pattern. Fitted on a
+    DataFrame, ``sample`` returns a DataFrame with its columns and dtypes.
 
     Parameters
     ----------
@@ -174,6 +179,19 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
     preserve_integers : bool, default=True
         Columns that held only whole numbers at fit time (counts, ages) come back
         rounded to whole numbers within the range seen at fit.
+    categorical_features : "from_dtype", None or array-like, default="from_dtype"
+        Which columns are categories, as in ``HistGradientBoostingClassifier``:
+        "from_dtype" takes ``bool``, ``category``, ``object`` and string columns;
+        None takes none (a text column is then an error); or the categorical columns
+        as indices, names (of a DataFrame) or a boolean mask. A numeric column made
+        categorical comes back as one of the values seen at fit.
+    numeric_transform : {"quantile", "standard"}, default="standard"
+        How numeric columns reach the model's units. "standard": standardized (mean 0,
+        variance 1). "quantile": first mapped to normal scores by their quantiles (at
+        most 1,000, as ``QuantileTransformer(output_distribution="normal")`` and TabDDPM
+        do; linear between them, so invertible, and continued beyond the range seen at
+        fit), which takes heavy tails and skew out of the columns before the noise is
+        added. ``score_samples`` includes the map's log-Jacobian either way.
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
         Where the network trains and samples; "auto" takes CUDA where there is one.
     random_state : int, RandomState instance or None, default=None
@@ -207,6 +225,12 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         The range of each column at fit time; ``clip_sample`` keeps ``x̂₀`` inside it.
     integer_columns_ : ndarray of bool of shape (n_features,)
         Columns returned as whole numbers.
+    is_categorical_ : ndarray of bool of shape (n_features,)
+        The columns modelled as categories; ``mean_``, ``scale_``, ``data_min_`` and
+        ``data_max_`` are NaN there.
+    categories_ : list of length n_features
+        The levels seen at fit of each categorical column (an ndarray), None for a
+        numeric one.
     classes_ : ndarray of shape (n_classes,)
         The labels seen by ``fit(X, y)``, as ``np.unique`` orders them. Defined only for
         a model fitted with labels.
@@ -269,6 +293,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         "cond_drop_prob": [Interval(Real, 0, 1, closed="left")],
         "preserve_integers": ["boolean"],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "numeric_transform": [StrOptions({"quantile", "standard"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -305,6 +330,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         cond_drop_prob=0.2,
         preserve_integers=True,
         categorical_features="from_dtype",
+        numeric_transform="standard",
         device="cpu",
         random_state=None,
         verbose=False,
@@ -337,6 +363,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         self.cond_drop_prob = cond_drop_prob
         self.preserve_integers = preserve_integers
         self.categorical_features = categorical_features
+        self.numeric_transform = numeric_transform
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -462,7 +489,10 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-            Numeric training rows; float32 data is sampled as float32.
+            Training rows: numbers (float32 data is sampled as float32), and, in a
+            DataFrame or an object array, booleans, categories and text. Missing cells
+            (NaN, None, ``pd.NA``) are learned: ``sample`` returns them at the data's
+            rates.
         y : array-like of shape (n_samples,), default=None
             Class labels of any hashable, sortable kind (strings, ints, ...). With them
             the model is class-conditional: ``sample(n, y=...)`` draws rows of chosen
@@ -493,7 +523,9 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
             is_categorical = _columns.categorical_mask(
                 frame, self.categorical_features, getattr(self, "feature_names_in_", None)
             )
-            columns = _columns.fit_columns(frame, is_categorical, self.preserve_integers)
+            columns = _columns.fit_columns(
+                frame, is_categorical, self.preserve_integers, self.numeric_transform
+            )
             schedule = NoiseSchedule(betas)
             n_classes = 0 if classes is None else len(classes)
             state = self._initial_state(columns, sizes, n_classes, device, seeds[0])

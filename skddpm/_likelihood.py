@@ -130,7 +130,11 @@ class LikelihoodMixin:
         ``clip_sample``). The log-Jacobian of the internal standardization is
         subtracted, so the figures are in X's units and comparable with
         ``GaussianMixture.score_samples`` or ``KernelDensity.score_samples`` on the
-        same data. Whole-number columns are scored as continuous.
+        same data. Whole-number columns are scored as continuous. A categorical
+        column adds its discrete terms (Hoogeboom et al., 2021): the prior's KL to
+        the uniform distribution, the posterior KL of every step and ``-log p(x₀ |
+        x₁)``; a missing number adds no term, so a row with missing cells is scored
+        on its observed cells and on where its cells are missing.
 
         Each row's figure is a one-draw Monte Carlo estimate of its bound: every step
         ``t`` is evaluated once (``timesteps`` network calls per row, in float64) at
@@ -191,11 +195,7 @@ class LikelihoodMixin:
             total = mixture_scores(per_class, self.class_prior_)
         else:
             total = scores(labels)
-        # The log-Jacobian of the standardization, over each row's observed numbers.
-        log_scale = np.log(self.scale_[~self.is_categorical_])
-        if mask is None:
-            return total - float(log_scale.sum())
-        return total - mask @ log_scale
+        return total + _columns.log_jacobian(columns, frame)
 
     def score(self, X, y=None):
         """The mean of :meth:`score_samples`: an estimate of a lower bound on the average

@@ -120,10 +120,10 @@ class SamplingMixin:
         if not self.clip_sample:
             return None
         numeric = ~self.is_categorical_
-        mean, scale = self.mean_[numeric], self.scale_[numeric]
+        columns = self._fitted_columns()
         return tuple(
             torch.as_tensor(
-                np.nan_to_num(_columns.standardize(v[numeric], mean, scale)),
+                np.nan_to_num(_columns.numbers_to_model(columns, v[numeric][None, :])[0]),
                 dtype=dtype,
                 device=self.device_,
             )
@@ -189,10 +189,12 @@ class SamplingMixin:
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features)
-            Rows in the units and dtype (float32 or float64) of the training data.
-            Columns in ``integer_columns_`` hold whole numbers within the range seen
-            at fit.
+        X_new : DataFrame or ndarray of shape (n_samples, n_features)
+            Rows like the training data: a DataFrame with its columns and dtypes when
+            it was one, else an array of its dtype (float32 or float64, object when it
+            held text). Numbers are in the data's units, those in ``integer_columns_``
+            whole numbers within the range seen at fit; categories are levels seen at
+            fit; cells are missing at the data's rates.
         """
         out = self._draw(n_samples, y, guidance_scale, method, steps, eta, random_state, False)
         return self._to_user_table(out)
@@ -216,7 +218,9 @@ class SamplingMixin:
         Returns
         -------
         xs : ndarray of shape (n_steps + 1, n_samples, n_features)
-            ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
+            A categorical column holds the index of its level (of its most likely
+            level, in ``x0_hats``) among ``categories_``, the missing level after the
+            others. ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
             steps and ``xs[-1]`` the sample, in the data's units. ``n_steps`` is
             ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"``.
         x0_hats : ndarray of shape (n_steps, n_samples, n_features)

@@ -175,8 +175,11 @@ def classifier_two_sample_test(X, Y, *, classifier=None, cv=5, random_state=None
 
     Parameters
     ----------
-    X, Y : array-like of shape (n_x, n_features) and (n_y, n_features)
-        The two samples, for example real and generated rows.
+    X, Y : array-like or DataFrame of shape (n_x, n_features) and (n_y, n_features)
+        The two samples, for example real and generated rows. Two DataFrames may hold
+        categorical, boolean and text columns and missing cells: the default
+        classifier splits on categories natively (a column of more than 255 levels
+        enters as its level codes) and sends missing cells down their own branch.
     classifier : estimator, default=None
         Defaults to ``HistGradientBoostingClassifier``.
     cv : int, default=5
@@ -198,8 +201,12 @@ def classifier_two_sample_test(X, Y, *, classifier=None, cv=5, random_state=None
     >>> classifier_two_sample_test(a, b, random_state=0) > 0.9
     True
     """
-    X = check_array(X, input_name="X")
-    Y = check_array(Y, input_name="Y")
+    if hasattr(X, "columns") and hasattr(Y, "columns"):
+        rows = _mixed_rows(X, Y)
+    else:
+        X = check_array(X, input_name="X")
+        Y = check_array(Y, input_name="Y")
+        rows = None
     if X.shape[1] != Y.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} features but Y has {Y.shape[1]}; the samples must share "
@@ -212,7 +219,33 @@ def classifier_two_sample_test(X, Y, *, classifier=None, cv=5, random_state=None
         )
     if classifier is None:
         classifier = HistGradientBoostingClassifier(random_state=random_state)
-    rows = np.vstack([X, Y])
+    rows = np.vstack([X, Y]) if rows is None else rows
     labels = np.r_[np.zeros(len(X)), np.ones(len(Y))]
     folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
     return float(cross_val_score(classifier, rows, labels, cv=folds, scoring="accuracy").mean())
+
+
+# HistGradientBoostingClassifier's most categories per feature.
+_MAX_CATEGORIES = 255
+
+
+def _mixed_rows(X, Y):
+    """Two DataFrames stacked, their non-numeric columns as shared pandas categories."""
+    import pandas as pd
+
+    if list(X.columns) != list(Y.columns):
+        raise ValueError(
+            f"X has the columns {list(X.columns)} but Y has {list(Y.columns)}; the samples "
+            "must share their columns, in the same order."
+        )
+    rows = pd.concat([X, Y], ignore_index=True)
+    for name in rows.columns:
+        column = rows[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            rows[name] = column.astype(np.float64)
+            continue
+        column = column.astype(object).where(column.notna(), None).astype("category")
+        if len(column.cat.categories) > _MAX_CATEGORIES:
+            column = column.cat.codes.replace(-1, np.nan).astype(np.float64)
+        rows[name] = column
+    return rows

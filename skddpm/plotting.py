@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "animate_reverse_process",
+    "plot_columns",
     "plot_forward_process",
     "plot_loss_curves",
     "plot_samples",
@@ -153,6 +154,84 @@ def plot_samples(X, X_new, *, columns=(0, 1), feature_names=None, axes=None, **s
                 ax.set_ylabel(names[i])
     axes[0, 0].legend(fontsize="small")
     return axes
+
+
+def plot_columns(X, X_new, *, columns=None, n_cols=4, axes=None):
+    """Each column of a table beside the same column of generated rows.
+
+    A numeric column gets the two histograms (densities over shared bins, of the
+    observed cells); a categorical one (bool, category, object or string, or a numeric
+    column of at most 10 distinct values) the two shares of each level, missing cells as
+    a level of their own. Each title gives the two missing rates when there are any.
+
+    Parameters
+    ----------
+    X, X_new : DataFrame or array-like of shape (n_samples, n_features)
+        Real rows and generated rows, with the same columns.
+    columns : sequence of str or int, default=None
+        The columns to draw, by name (DataFrames) or position; default all.
+    n_cols : int, default=4
+        Axes per row of the grid.
+    axes : array of matplotlib Axes, default=None
+        At least one Axes per column drawn.
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes
+        The Axes drawn on, one per column.
+    """
+    import pandas as pd
+
+    X, X_new = pd.DataFrame(X), pd.DataFrame(X_new)
+    if list(X.columns) != list(X_new.columns):
+        raise ValueError(
+            f"X has the columns {list(X.columns)} but X_new has {list(X_new.columns)}; "
+            "pass rows of the same table."
+        )
+    names = list(X.columns) if columns is None else list(columns)
+    unknown = [c for c in names if c not in X.columns]
+    if unknown:
+        raise ValueError(f"columns names {unknown[0]!r}, which is not a column of X.")
+    if axes is None:
+        rows = -(-len(names) // n_cols)
+        width = min(n_cols, len(names))
+        _, axes = _pyplot().subplots(
+            rows, width, figsize=(3.2 * width, 2.8 * rows), squeeze=False
+        )
+    axes = np.asarray(axes).ravel()
+    if len(axes) < len(names):
+        raise ValueError(f"Expected at least {len(names)} Axes to draw on, got {len(axes)}.")
+    for ax, name in zip(axes, names):
+        real, made = X[name], X_new[name]
+        numeric = pd.api.types.is_numeric_dtype(real) and not pd.api.types.is_bool_dtype(real)
+        if numeric and real.nunique() > 10:
+            a, b = real.dropna().astype(float), made.dropna().astype(float)
+            bins = np.histogram_bin_edges(np.concatenate([a, b]), 30)
+            ax.hist(a, bins=bins, alpha=0.5, density=True, label="data")
+            ax.hist(b, bins=bins, alpha=0.5, density=True, label="samples")
+        else:
+            shares = pd.DataFrame(
+                {
+                    "data": real.astype(object).where(real.notna(), "missing")
+                    .astype(str).value_counts(normalize=True),
+                    "samples": made.astype(object).where(made.notna(), "missing")
+                    .astype(str).value_counts(normalize=True),
+                }
+            ).fillna(0.0)
+            levels = sorted(level for level in shares.index if level != "missing")
+            shares = shares.loc[levels + (["missing"] if "missing" in shares.index else [])]
+            positions = np.arange(len(shares))
+            ax.bar(positions - 0.2, shares["data"], 0.4, label="data")
+            ax.bar(positions + 0.2, shares["samples"], 0.4, label="samples")
+            ax.set_xticks(positions, shares.index, rotation=45, ha="right", fontsize="small")
+        title = str(name)
+        if real.isna().any() or made.isna().any():
+            title += f" ({real.isna().mean():.0%} / {made.isna().mean():.0%} missing)"
+        ax.set_title(title, fontsize="medium")
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize="small")
+    return axes[: len(names)]
 
 
 def _schedule_of(source):

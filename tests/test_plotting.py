@@ -11,6 +11,7 @@ from skddpm import DiffusionGenerator
 from skddpm.datasets import make_spiral
 from skddpm.plotting import (
     animate_reverse_process,
+    plot_columns,
     plot_forward_process,
     plot_loss_curves,
     plot_samples,
@@ -148,3 +149,19 @@ def test_plotting_argument_errors(fitted):
         plot_schedules(NoiseSchedule(make_beta_schedule("linear", 25)), axes=axes)
     with pytest.raises(ValueError, match=r"columns=\(0, 3\) names column 3, but the data has 2"):
         animate_reverse_process(fitted, 5, columns=(0, 3))
+
+
+def test_plot_columns_draws_histograms_and_level_shares():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b", None], 200)})
+    made = pd.DataFrame({"x": rng.normal(size=150), "c": rng.choice(["a", "b"], 150)})
+    axes = plot_columns(real, made, n_cols=2)
+    assert len(axes) == 2
+    assert len(axes[0].patches) == 60  # 30 bins for each of the two histograms
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == ["a", "b", "missing"]
+    assert "missing" in axes[1].get_title()
+    with pytest.raises(ValueError, match="X has the columns .* but X_new has"):
+        plot_columns(real, made[["x"]])
+    with pytest.raises(ValueError, match="columns names 'z', which is not a column of X"):
+        plot_columns(real, made, columns=["z"])
