@@ -33,6 +33,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_labels",
+    "far_from_normal",
     "fit_columns",
     "input_hint",
     "label_indices",
@@ -239,7 +240,8 @@ def fit_columns(frame, is_categorical, preserve_integers, numeric_transform="sta
 
     ``numeric_transform="quantile"`` first maps each numeric column to normal scores by
     its quantiles (:func:`quantile_map`); the mean and scale are then those of the
-    scores. "standard" standardizes the values themselves.
+    scores. "standard" standardizes the values themselves; "auto" maps the columns
+    that are :func:`far_from_normal` and standardizes the others.
 
     Returns
     -------
@@ -275,9 +277,10 @@ def fit_columns(frame, is_categorical, preserve_integers, numeric_transform="sta
         with _all_missing_allowed():
             low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
         T = X
-        if numeric_transform == "quantile":
+        if numeric_transform != "standard":
             for k, j in enumerate(numeric):
-                columns["quantiles"][j] = quantile_map(X[:, k])
+                if numeric_transform == "quantile" or far_from_normal(X[:, k]):
+                    columns["quantiles"][j] = quantile_map(X[:, k])
             T = _quantile_forward(columns, numeric, X)
         if missing.any():
             with _all_missing_allowed():
@@ -320,6 +323,26 @@ def quantile_map(values):
         return None
     levels = np.linspace(0.0, 1.0, min(_N_QUANTILES, observed.size))
     return np.stack([np.quantile(observed, levels), ndtri(np.clip(levels, _BOUND, 1 - _BOUND))])
+
+
+# When standardizing leaves a column far from normal: its values pile up (fewer distinct
+# values than half the observed cells) or it is skewed (|sample skewness| above 1).
+_MAX_DISTINCT_SHARE = 0.5
+_MAX_SKEW = 1.0
+
+
+def far_from_normal(values):
+    """Whether "auto" gives this column (an array with NaN where missing) a quantile map."""
+    observed = values[~np.isnan(values)]
+    if observed.size < 3:
+        return False
+    if len(np.unique(observed)) < _MAX_DISTINCT_SHARE * observed.size:
+        return True
+    spread = observed.std()
+    if spread == 0:
+        return False
+    skewness = np.mean(((observed - observed.mean()) / spread) ** 3)
+    return bool(abs(skewness) > _MAX_SKEW)
 
 
 def _distinct(knots):

@@ -185,13 +185,17 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         None takes none (a text column is then an error); or the categorical columns
         as indices, names (of a DataFrame) or a boolean mask. A numeric column made
         categorical comes back as one of the values seen at fit.
-    numeric_transform : {"quantile", "standard"}, default="standard"
+    numeric_transform : {"auto", "quantile", "standard"}, default="auto"
         How numeric columns reach the model's units. "standard": standardized (mean 0,
         variance 1). "quantile": first mapped to normal scores by their quantiles (at
         most 1,000, as ``QuantileTransformer(output_distribution="normal")`` and TabDDPM
-        do; linear between them, so invertible, and continued beyond the range seen at
-        fit), which takes heavy tails and skew out of the columns before the noise is
-        added. ``score_samples`` includes the map's log-Jacobian either way.
+        do; linear between distinct quantiles, so invertible, and continued beyond the
+        range seen at fit), which takes skew, heavy tails and piles of repeated values
+        out of a column before the noise is added; values the data piles on come back
+        piled. "auto": the quantile map for the columns that are skewed (absolute
+        skewness above 1) or hold fewer distinct values than half their cells,
+        standardization for the others. ``score_samples`` includes the map's
+        log-Jacobian either way.
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
         Where the network trains and samples; "auto" takes CUDA where there is one.
     random_state : int, RandomState instance or None, default=None
@@ -293,7 +297,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         "cond_drop_prob": [Interval(Real, 0, 1, closed="left")],
         "preserve_integers": ["boolean"],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "numeric_transform": [StrOptions({"quantile", "standard"})],
+        "numeric_transform": [StrOptions({"auto", "quantile", "standard"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -330,7 +334,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         cond_drop_prob=0.2,
         preserve_integers=True,
         categorical_features="from_dtype",
-        numeric_transform="standard",
+        numeric_transform="auto",
         device="cpu",
         random_state=None,
         verbose=False,
