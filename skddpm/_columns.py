@@ -505,8 +505,10 @@ def to_user_units(Z, mean, scale):
     return np.asarray(Z, dtype=np.float64) * scale + mean
 
 
-def encode(columns, frame):
+def encode(columns, frame, what="X"):
     """``(Z, mask)``: the model's block of ``frame`` and where its numbers are observed.
+
+    ``what`` names the table in the errors.
 
     Returns
     -------
@@ -532,7 +534,7 @@ def encode(columns, frame):
         if unexpected.any():
             j = int(numeric[np.flatnonzero(unexpected)[0]])
             raise ValueError(
-                f"Column {_name(frame, j)} of X holds missing values (NaN, None or pd.NA), "
+                f"Column {_name(frame, j)} of {what} holds missing values (NaN, None or pd.NA), "
                 "but it had none when the generator was fitted, so the model cannot place "
                 "them; drop or fill those rows, or refit (warm_start=False) on data with "
                 "missing values in that column."
@@ -552,13 +554,13 @@ def encode(columns, frame):
         if unseen.any():
             new = pd.unique(values[unseen]).tolist()
             raise ValueError(
-                f"Column {_name(frame, j)} of X holds {new[:5]}, not among the categories "
+                f"Column {_name(frame, j)} of {what} holds {new[:5]}, not among the categories "
                 f"seen at fit ({levels.tolist()}); the model cannot make new categories. "
                 "Map them to known ones, or refit (warm_start=False) on data that has them."
             )
         if absent.any() and not missing[j]:
             raise ValueError(
-                f"Column {_name(frame, j)} of X holds missing values (NaN, None or pd.NA), "
+                f"Column {_name(frame, j)} of {what} holds missing values (NaN, None or pd.NA), "
                 "but it had none when the generator was fitted, so the model cannot place "
                 "them; drop or fill those rows, or refit on data with missing values."
             )
@@ -575,6 +577,87 @@ def encode(columns, frame):
     if not blocks:
         return np.zeros((n_rows, 0)), mask
     return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0], mask
+
+
+def encode_given(columns, frame, *, fill):
+    """``(Z, known, allowed)``: a table of given cells in the model's block.
+
+    ``frame`` holds the given cells and missing values where a cell is to be drawn.
+
+    Parameters
+    ----------
+    fill : bool
+        Draw values, never missing cells: a free numeric cell's observed/missing
+        indicator is known to be "observed" and a free categorical cell may not take
+        its missing level. False lets free cells come out missing at the model's rate.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, width)
+        The block of ``frame`` (stand-ins in the free cells).
+    known : ndarray of shape (n_samples, width)
+        1.0 on the block's columns of the given cells (and of known indicators).
+    allowed : ndarray of shape (n_samples, width of the categories' block) or None
+        1.0 for the levels a free categorical cell may take; None without ``fill``.
+    """
+    is_cat, missing = columns["is_categorical"], columns["missing"]
+    given = ~frame.isna().to_numpy()
+    parts = {}
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j]
+        if is_cat[j]:
+            levels = columns["categories"][j]
+            stand_in = levels[0] if len(levels) else None
+            parts[j] = values.astype(object).where(given[:, j], stand_in)
+        else:
+            numbers_ = _numeric_values(frame, j)
+            low, high = columns["data_min"][j], columns["data_max"][j]
+            outside = given[:, j] & ((numbers_ < low) | (numbers_ > high))
+            if outside.any():
+                warnings.warn(
+                    f"Column {_name(frame, j)} of given holds {numbers_[outside][:3].tolist()}, "
+                    f"outside the range seen at fit [{low:g}, {high:g}]; the model has "
+                    "not seen such rows, so the cells drawn beside them are extrapolated.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            parts[j] = pd.Series(np.where(given[:, j], numbers_, low))
+    filled = pd.DataFrame({j: part.reset_index(drop=True) for j, part in parts.items()})
+    filled.columns = frame.columns
+    Z, _ = encode(columns, filled, what="given")
+    _n_numeric, sizes = layout(columns)
+    numeric, categorical = np.flatnonzero(~is_cat), np.flatnonzero(is_cat)
+    variables = [given[:, j] for j in categorical]
+    variables += [given[:, j] | fill for j in numeric if missing[j]]
+    known = np.concatenate(
+        [given[:, numeric]] + [np.repeat(v[:, None], k, axis=1) for v, k in zip(variables, sizes)],
+        axis=1,
+    ).astype(np.float64)
+    if not fill:
+        return Z, known, None
+    allowed = np.ones((frame.shape[0], sum(sizes)))
+    start = 0
+    for j, k in zip(categorical, sizes):
+        if missing[j]:
+            allowed[~given[:, j], start + k - 1] = 0.0
+        start += k
+    return Z, known, allowed
+
+
+def paste_given(frame, given):
+    """``frame`` with the cells ``given`` holds (one row for all, or one per row) put back."""
+    out = frame.copy()
+    present = ~given.isna().to_numpy()
+    if given.shape[0] == 1:
+        present = np.repeat(present, frame.shape[0], axis=0)
+    for j in np.flatnonzero(present.any(axis=0)):
+        values = given.iloc[:, j].to_numpy(dtype=object)
+        if given.shape[0] == 1:
+            values = np.repeat(values, frame.shape[0])
+        column = out.iloc[:, j].astype(object)
+        column[present[:, j]] = values[present[:, j]]
+        out.isetitem(j, pd.Series(column, index=out.index).astype(out.dtypes.iloc[j]))
+    return out
 
 
 def _level_codes(values, levels):

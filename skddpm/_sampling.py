@@ -37,6 +37,15 @@ def _check_n_samples(n_samples):
     return int(n_samples)
 
 
+def _check_count(value, name):
+    """``value`` as an int >= 0, or an error that names ``name`` and what to pass."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(
+            f"{name} must be a whole number >= 0, got {name}={value!r}; 0 turns it off."
+        )
+    return int(value)
+
+
 class SamplingMixin:
     """``sample`` and ``sample_trajectory`` for a fitted :class:`~skddpm.DiffusionGenerator`."""
 
@@ -52,11 +61,43 @@ class SamplingMixin:
         indices = _columns.label_indices(self.classes_, y, n_samples)
         return torch.as_tensor(indices, device=self.device_)
 
-    def _draw(self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory):
+    def _given_frame(self, given, n_samples):
+        """``given`` validated against the fitted columns, as a DataFrame."""
+        frame, _ = self._validate_X(given, reset=False)
+        if frame.shape[0] not in (1, n_samples):
+            raise ValueError(
+                f"given has {frame.shape[0]} rows but n_samples={n_samples}; pass one row "
+                "to fix the same cells in every sample, or n_samples=len(given)."
+            )
+        return frame
+
+    def _given_block(self, frame, n_samples, fill):
+        """A given frame as :func:`~skddpm._columns.encode_given` blocks of ``n_samples`` rows."""
+        blocks = _columns.encode_given(self._fitted_columns(), frame, fill=fill)
+        if frame.shape[0] == 1:
+            blocks = tuple(
+                None if b is None else np.repeat(b, n_samples, axis=0) for b in blocks
+            )
+        return blocks
+
+    def _draw(
+        self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory,
+        given=None, jumps=0, corrector_steps=0, fill=False,
+    ):  # fmt: skip
         """Run the sampler chunk by chunk; returns the model's block of x0, or (xs, x0_hats)
-        as :func:`~skddpm._columns.to_codes` gives them."""
+        as :func:`~skddpm._columns.to_codes` gives them.
+
+        ``given`` (a validated frame, missing where a cell is drawn) is inpainted with
+        ``jumps`` resampling jumps and ``corrector_steps`` Langevin steps; ``fill`` draws
+        values in its free cells, never missing ones.
+        """
         check_is_fitted(self)
         n_samples = _check_n_samples(n_samples)
+        jumps = _check_count(jumps, "jumps")
+        corrector_steps = _check_count(corrector_steps, "corrector_steps")
+        blocks = None
+        if given is not None:
+            blocks = self._given_block(given, n_samples, fill)
         random_state = check_random_state(random_state)
         labels = self._label_indices(y, n_samples)
         sampler = make_sampler(method, self.noise_schedule_.timesteps, steps=steps, eta=eta)
@@ -80,9 +121,21 @@ class SamplingMixin:
                     model = classifier_free_guidance(
                         network, labels[start:stop], len(self.classes_), guidance_scale
                     )
+                inpaint = {}
+                if blocks is not None:
+                    Z, known, allowed = (
+                        None if b is None else torch.as_tensor(
+                            b[start:stop], dtype=torch.float32, device=self.device_
+                        )
+                        for b in blocks
+                    )  # fmt: skip
+                    inpaint = {
+                        "known": (Z, known), "allowed": allowed, "jumps": jumps,
+                        "corrector_steps": corrector_steps,
+                    }  # fmt: skip
                 out = diffusion.sample_loop(
                     model, noise, generator=generator, method=sampler, clip=clip,
-                    trajectory=trajectory,
+                    trajectory=trajectory, **inpaint,
                 )  # fmt: skip
                 if trajectory:
                     parts.append([self._codes(part) for part in out[1:]])
@@ -136,10 +189,12 @@ class SamplingMixin:
         rows = _columns.to_codes(self._fitted_columns(), steps.reshape(-1, steps.shape[-1]))
         return rows.reshape(*steps.shape[:-1], -1)
 
-    def _to_user_table(self, Z):
+    def _to_user_table(self, Z, given=None):
         """Rows of the model's block as ``sample`` returns them: a DataFrame like the
-        training one, or an array of its dtype."""
+        training one, or an array of its dtype; the cells of a ``given`` frame as given."""
         frame = _columns.decode(self._fitted_columns(), Z, clip=self.clip_sample)
+        if given is not None:
+            frame = _columns.paste_given(frame, given)
         if self._output_dtype is None:
             return frame
         return frame.to_numpy(dtype=self._output_dtype)
@@ -148,6 +203,9 @@ class SamplingMixin:
         self,
         n_samples=1,
         *,
+        given=None,
+        jumps=0,
+        corrector_steps=3,
         y=None,
         guidance_scale=1.0,
         method="ddpm",
@@ -162,6 +220,19 @@ class SamplingMixin:
         n_samples : int, default=1
             Number of rows. Large counts are drawn in chunks of 8,192 rows, so memory
             stays bounded.
+        given : array-like or DataFrame of shape (n_samples or 1, n_features), default=None
+            Cells to fix, and missing values (NaN, None, pd.NA) where a cell is to be
+            drawn: the rows come back with the given cells as they are and the others
+            drawn from the model's conditional distribution given them, by inpainting
+            in the reverse chain (RePaint, Lugmayr et al. 2022). One row fixes the
+            same cells in every sample. A free cell of a column that had missing
+            values at fit may come out missing, at the model's conditional rate
+            (:class:`~skddpm.DiffusionImputer` draws values only). A given number
+            outside the range seen at fit is warned about.
+        jumps : int, default=0
+            With ``given``: RePaint's resampling jumps. Each step is undone and
+            redone ``jumps`` more times, for ``1 + jumps`` times the network calls;
+            see :ref:`imputation` for what they buy.
         y : label or array-like of shape (n_samples,), default=None
             For a model fitted with labels: the class of every row, or one class for
             all of them. None draws from the whole table: each row's class is drawn
@@ -196,8 +267,22 @@ class SamplingMixin:
             whole numbers within the range seen at fit; categories are levels seen at
             fit; cells are missing at the data's rates.
         """
-        out = self._draw(n_samples, y, guidance_scale, method, steps, eta, random_state, False)
-        return self._to_user_table(out)
+        if given is not None:
+            given = self._given_frame(given, _check_n_samples(n_samples))
+        out = self._draw(
+            n_samples, y, guidance_scale, method, steps, eta, random_state, False,
+            given=given, jumps=jumps, corrector_steps=corrector_steps,
+        )  # fmt: skip
+        return self._to_user_table(out, given)
+
+    def _fill(self, frame, *, random_state, jumps, corrector_steps):
+        """The missing cells of a validated ``frame`` drawn given its other cells: values
+        only, never missing ones (for :class:`~skddpm.DiffusionImputer`)."""
+        out = self._draw(
+            frame.shape[0], None, 1.0, "ddpm", None, None, random_state, False,
+            given=frame, jumps=jumps, corrector_steps=corrector_steps, fill=True,
+        )  # fmt: skip
+        return self._to_user_table(out, frame)
 
     def sample_trajectory(
         self,
@@ -212,7 +297,8 @@ class SamplingMixin:
     ):
         """The whole reverse chain: ``x_t`` at every step and the estimate ``x̂₀`` made there.
 
-        Parameters are those of :meth:`sample`; the same ones give the chain that ends in
+        Parameters are those of :meth:`sample` (``given`` aside); the same ones give
+        the chain that ends in
         the rows :meth:`sample` returns (before clipping and rounding to whole numbers).
 
         Returns

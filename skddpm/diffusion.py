@@ -6,6 +6,7 @@ Indexing follows the paper: ``t = 1..T``, the coefficient of step ``t`` is entry
 ``t - 1``.
 """
 
+import itertools
 import math
 import numbers
 
@@ -283,7 +284,20 @@ class GaussianDiffusion:
     # -- sampling ----------------------------------------------------------------------------
 
     def sample_loop(
-        self, model, noise, *, generator, method="ddpm", clip=None, trajectory=False, **options
+        self,
+        model,
+        noise,
+        *,
+        generator,
+        method="ddpm",
+        clip=None,
+        trajectory=False,
+        known=None,
+        allowed=None,
+        jumps=0,
+        jump_length=10,
+        corrector_steps=0,
+        **options,
     ):
         """Run the reverse chain from ``x_T = noise``.
 
@@ -305,6 +319,26 @@ class GaussianDiffusion:
             Clip the numbers' ``x̂₀`` to ``[low, high]`` before each step.
         trajectory : bool, default=False
             Also return ``x_t`` and ``x̂₀`` at every step.
+        known : tuple of two Tensors of shape (n_samples, n_features), optional
+            ``(x0, mask)``: inpainting (RePaint, Lugmayr et al. 2022). Where ``mask`` is
+            1 the chain holds ``x0`` itself, re-noised to each step's level by the
+            forward process, so the other cells are drawn given it; the sample has
+            ``x0`` there exactly. A categorical variable is known in all its columns or
+            none.
+        allowed : Tensor of shape (n_samples, width of the categories' block), optional
+            1 for the levels each row's variable may take, 0 for those it may not: the
+            categories' ``x̂₀`` is renormalized over the allowed levels at every step.
+        jumps : int, default=0
+            RePaint's resampling: after every ``jump_length`` steps the chain jumps
+            back ``jump_length`` steps (``x_t`` drawn again from the forward process)
+            and comes down again, ``jumps`` times, so the free cells are harmonized
+            with the known ones. It costs about ``1 + jumps`` times the network calls.
+        jump_length : int, default=10
+            The steps of each jump (fewer when the chain has fewer steps).
+        corrector_steps : int, default=0
+            With ``known``: Langevin corrector steps (Song et al. 2021, predictor-
+            corrector) on the free numbers after each step, with the known cells held,
+            so that they follow ``p_t(free | known)``. Each costs a network call.
         **options
             The sampler's own options, such as DDIM's ``steps`` and ``eta``.
 
@@ -321,33 +355,98 @@ class GaussianDiffusion:
         ts = sampler.timesteps(self.schedule)
         x_t = self.prior_sample(noise)
         xs, x0_hats = [x_t], []
-        for i, step in enumerate(ts):
+        levels = [*list(ts), 0]
+        path = repaint_path(len(ts), jumps, jump_length)
+        last = {b: k for k, b in enumerate(path)}
+        for k, (a, b) in enumerate(itertools.pairwise(path), start=1):
+            step, prev = levels[a], levels[b]
+            if b < a:
+                # RePaint's jump back: x_{t_b} ~ q(x_{t_b} | x_{t_a}), in one draw.
+                x_t = self.renoise(x_t, step, prev, generator)
+                continue
             t = torch.full((1,), step, dtype=torch.long, device=noise.device)
             x0_hat = self._clip(self.predict_x0(model(x_t, t), x_t, t), clip)
-            prev = ts[i + 1] if i + 1 < len(ts) else 0
-            x0_num, x0_cat = self._split(x0_hat)
-            x_t_num, x_t_cat = self._split(x_t)
-            if prev == 0:
-                # The last step returns x̂₀: the posterior mean at t = 1 is x̂₀ itself
-                # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
-                x_num = x0_num
-            else:
-                x_num = sampler.step(self, x0_num, x_t_num, t, step, prev, generator)
-            x_cat = None
-            if x0_cat is not None:
-                # Every sampler steps the categories by the same closed-form posterior,
-                # from step to prev (to x₀ itself at the end); DDIM's eta does not apply.
-                block = self.categorical
-                log_x0 = torch.log(block.pad(x0_cat, 0.0))
-                log_p = self._categorical_step(x_t_cat, log_x0, step, prev)
-                x_cat = block.unpad(block.draw(log_p, self.randn(x_t_cat, generator)))
-            x_t = self._join(x_num, x_cat)
-            if trajectory:
+            if allowed is not None:
+                x0_num, x0_cat = self._split(x0_hat)
+                x0_hat = self._join(x0_num, self.categorical.restrict(x0_cat, allowed))
+            x_t = self._reverse_step(sampler, x0_hat, x_t, t, step, prev, generator)
+            if known is not None:
+                x_t = self._paste(known, x_t, prev, generator)
+                if prev > 0:
+                    x_t = self._correct(model, x_t, prev, known[1], corrector_steps, generator)
+            if trajectory and last[b] == k:
                 xs.append(x_t)
                 x0_hats.append(x0_hat)
         if trajectory:
             return x_t, torch.stack(xs), torch.stack(x0_hats)
         return x_t
+
+    def _reverse_step(self, sampler, x0_hat, x_t, t, step, prev, generator):
+        """``x_prev`` from ``x_t`` given the estimate ``x̂₀``: the sampler's step for the
+        numbers, the closed-form posterior for the categories."""
+        x0_num, x0_cat = self._split(x0_hat)
+        x_t_num, x_t_cat = self._split(x_t)
+        if prev == 0:
+            # The last step returns x̂₀: the posterior mean at t = 1 is x̂₀ itself
+            # (coef1 = 1, coef2 = 0), and DDIM's update reduces to it as ᾱ₀ = 1.
+            x_num = x0_num
+        else:
+            x_num = sampler.step(self, x0_num, x_t_num, t, step, prev, generator)
+        x_cat = None
+        if x0_cat is not None:
+            # Every sampler steps the categories by the same closed-form posterior,
+            # from step to prev (to x₀ itself at the end); DDIM's eta does not apply.
+            block = self.categorical
+            log_x0 = torch.log(block.pad(x0_cat, 0.0))
+            log_p = self._categorical_step(x_t_cat, log_x0, step, prev)
+            x_cat = block.unpad(block.draw(log_p, self.randn(x_t_cat, generator)))
+        return self._join(x_num, x_cat)
+
+    def _paste(self, known, x_prev, prev, generator):
+        """``x_prev`` with the known cells of ``known = (x0, mask)`` put back at level ``prev``."""
+        x0, mask = known
+        if prev > 0:
+            t = torch.full((1,), prev, dtype=torch.long, device=x0.device)
+            x0 = self.q_sample(x0, t, self.randn(x0, generator))
+        return torch.where(mask > 0, x0, x_prev)
+
+    # Song et al. (2021) Algorithm 5: the Langevin step is 2 (r ‖z‖ / ‖s‖)² with the norms
+    # averaged over the rows, r the signal-to-noise ratio; 0.16 is theirs. A row's own
+    # ratio makes the step depend on where the row is, which no longer targets p_t.
+    corrector_snr = 0.16
+
+    def _correct(self, model, x_t, step, known, n_steps, generator):
+        """``n_steps`` Langevin steps at level ``step`` on the free numbers of ``x_t``,
+        the known cells held: ``x ← x + δ s + √(2δ) z`` with the score ``s = -ε̂ / σ_t``."""
+        if n_steps == 0:
+            return x_t
+        t = torch.full((1,), step, dtype=torch.long, device=x_t.device)
+        free = self._split(1 - known)[0]
+        sigma = self._at(self.sqrt_one_minus_alphas_cumprod, t)
+        for _ in range(n_steps):
+            x_num, x_cat = self._split(x_t)
+            x0_hat = self._split(self.predict_x0(model(x_t, t), x_t, t))[0]
+            score = -self.predict_eps(x0_hat, x_num, t) / sigma * free
+            z = self.randn(x_num, generator) * free
+            ratio = z.norm(dim=1).mean() / score.norm(dim=1).mean().clamp_min(1e-12)
+            delta = 2 * (self.corrector_snr * ratio) ** 2
+            x_t = self._join(x_num + delta * score + torch.sqrt(2 * delta) * z, x_cat)
+        return x_t
+
+    def renoise(self, x, step, later, generator):
+        """A draw of ``x_later`` from ``q(x_later | x_step = x)``, ``later > step``.
+
+        The forward process over the gap: ``√r x + √(1 - r) ε`` with ``r = ᾱ_later /
+        ᾱ_step`` for the numbers, ``Cat(r x + (1 - r) / K)`` for the categories.
+        """
+        ratio = float(self._abar[later] / self._abar[step])
+        x_num, x_cat = self._split(x)
+        out = math.sqrt(ratio) * x_num + math.sqrt(1 - ratio) * self.randn(x_num, generator)
+        if x_cat is None:
+            return out
+        block = self.categorical
+        log_q = block.log_mix(block.log_onehot(x_cat), ratio)
+        return self._join(out, block.unpad(block.draw(log_q, self.randn(x_cat, generator))))
 
     def _clip(self, x0_hat, clip):
         """``x̂₀`` with its numbers clipped to ``clip = (low, high)``, if given."""
@@ -556,6 +655,16 @@ class CategoricalBlock:
         inner = torch.logaddexp(log_abar + log_v.masked_fill(~self._valid, 0.0), log_c + log_sum)
         return (log_f + inner).masked_fill(~self._valid, -math.inf)
 
+    def restrict(self, p, allowed):
+        """Probabilities ``p`` of shape (n, width) renormalized over the ``allowed`` levels.
+
+        A variable with no allowed level keeps ``p`` as it is.
+        """
+        kept = self.pad(p * allowed, 0.0)
+        total = kept.sum(dim=-1, keepdim=True)
+        kept = torch.where(total > 0, kept / total.clamp_min(1e-30), self.pad(p, 0.0))
+        return self.unpad(kept)
+
     @staticmethod
     def kl(log_q, log_p):
         """``KL(q ‖ p)`` of each variable, shape (n, n_variables); ``0 log 0 = 0``.
@@ -695,6 +804,23 @@ def make_sampler(method, timesteps, **options):
                 f"it. Pass {where.split(' or ')[0]} to use it, or leave {name} out."
             )
     return cls(timesteps, **{k: v for k, v in options.items() if k in cls.options})
+
+
+def repaint_path(n_steps, jumps, jump_length):
+    """The positions a RePaint chain visits among ``n_steps + 1`` levels (0 is ``x_T``).
+
+    The chain comes down one level at a time; after each ``jump_length`` levels (before
+    the last one) it goes back up ``jump_length`` levels and comes down again, ``jumps``
+    times (Lugmayr et al. 2022, §4.2). With ``jumps=0`` it is ``0, 1, ..., n_steps``.
+    """
+    jump_length = max(1, min(jump_length, n_steps - 1))
+    path = [0]
+    for p in range(1, n_steps + 1):
+        path.append(p)
+        if p < n_steps and p % jump_length == 0:
+            for _ in range(jumps):
+                path.extend(range(p - jump_length, p + 1))
+    return path
 
 
 def ddim_timesteps(alphas_cumprod, steps):
