@@ -176,7 +176,7 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         missing = frame.isna().to_numpy()
         if not (self.missing_values is None or _is_nan(self.missing_values)):
             placeholder = (frame == self.missing_values).to_numpy()
-            missing |= placeholder
+            missing = missing | placeholder
             frame = frame.mask(pd.DataFrame(placeholder, index=frame.index, columns=frame.columns))
         return frame, missing
 
