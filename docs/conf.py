@@ -39,10 +39,11 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**
 
 autosummary_generate = True
 # The estimator takes sample, score_samples, save and load from mixins: document them,
-# but not what BaseEstimator or torch.nn.Module give every subclass.
+# but not what BaseEstimator, set_output or torch.nn.Module give every subclass (their
+# docstrings link to pages of the scikit-learn site).
 autodoc_default_options = {
     "members": True,
-    "inherited-members": "BaseEstimator,_MetadataRequester,Module",
+    "inherited-members": "BaseEstimator,_MetadataRequester,_SetOutputMixin,Module",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -84,8 +84,9 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
     indicator_features_ : ndarray of int
         The features that had missing cells at fit, those ``add_indicator`` marks.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined only when X had string column names.
+        The number of columns of the table seen at fit.
+    feature_names_in_ : ndarray of str
+        The column names seen at fit; defined only when X had string column names.
 
     See Also
     --------
