@@ -174,6 +174,22 @@ def test_given_with_labels_keeps_the_class_and_the_cells():
     assert np.all(out[:, 1] == 3.0)
 
 
+@pytest.mark.gpu
+def test_given_and_the_imputer_on_cuda():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "k": rng.choice(["a", "b"], size=200)})
+    model = tiny(device="cuda").fit(frame)
+    given = pd.DataFrame({"x": [np.nan, 0.5], "k": ["a", None]})
+    for options in ({}, {"jumps": 1}, {"method": "ddim", "steps": 5}):
+        out = model.sample(2, given=given, random_state=0, **options)
+        assert out.loc[1, "x"] == 0.5 and out.loc[0, "k"] == "a"
+        assert out.notna().all().all()
+        pd.testing.assert_frame_equal(out, model.sample(2, given=given, random_state=0, **options))
+    X, M, mask = holey()
+    F = DiffusionImputer(tiny(device="cuda"), random_state=0).fit_transform(M)
+    assert np.array_equal(F[~mask], X[~mask]) and np.isfinite(F).all()
+
+
 # -- DiffusionImputer ------------------------------------------------------------------------
 
 
