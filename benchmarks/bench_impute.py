@@ -39,6 +39,7 @@ from suite import load_table
 
 from skddpm import DiffusionGenerator, DiffusionImputer
 from skddpm.metrics import classifier_two_sample_test
+from skddpm.training import resolve_batch_size
 
 HERE = Path(__file__).parent
 LOG = HERE / "impute_log.jsonl"
@@ -82,9 +83,10 @@ def our_imputer(n_rows, variant):
     """DiffusionImputer as ``variant`` (a dict like DEFAULT) sets it."""
     generator = None
     if variant["steps"]:
-        # The generator's batch_size="auto" and validation_fraction=0.1.
+        # The rows the generator trains on (validation_fraction=0.1 is held out) and its
+        # "auto" batch.
         n_train = n_rows - int(0.1 * n_rows)
-        batch = min(n_train, 256, max(16, n_train // 8))
+        batch = resolve_batch_size("auto", n_train)
         epochs = max(1, round(variant["steps"] / math.ceil(n_train / batch)))
         generator = DiffusionGenerator(max_iter=epochs)
     return DiffusionImputer(
@@ -202,14 +204,12 @@ def report():
                   "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
         for table in tables:
             for pattern in PATTERNS:
+                if not any((table, pattern, "ours", w) in latest for w in variants):
+                    continue
                 for v in [default, *variants]:
                     mean = latest.get((table, pattern, "ours mean", v))
                     draw = latest.get((table, pattern, "ours", v))
-                    if (
-                        mean is None
-                        or draw is None
-                        or not any((table, pattern, "ours", w) in latest for w in variants)
-                    ):
+                    if mean is None or draw is None:
                         continue
                     lines.append(
                         f"| {table} | {pattern} | {v[0]} | {v[1]} | {v[2]} | {mean['rmse']:.3f} | "
