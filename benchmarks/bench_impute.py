@@ -15,14 +15,17 @@ table it was fitted on, and is scored on them:
 ``ours`` is DiffusionImputer's draw (``sample_posterior=True``); ``ours mean`` is the
 mean of its 20 multiple imputations, the conditional mean that ``sample_posterior=False``
 estimates (with ``n_draws=20``). ``iterative draw`` is
-``IterativeImputer(sample_posterior=True)``, drawn 20 times with 20 seeds.
+``IterativeImputer(sample_posterior=True)``, drawn 20 times with 20 seeds. ``masked``
+and ``masked mean`` are the same for the mask-conditioned denoiser of
+``mask_conditioned.py``: an alternative to inpainting, measured here and not (yet) in
+skddpm.
 
 ``--jumps``, ``--steps`` and ``--corrector`` measure variants of ours (RePaint's
 resampling jumps; the training steps, ``max_iter`` set to give about that many instead
 of the default's 2,000; the Langevin corrector's steps); ``--report`` lists each
 variant measured beside the default.
 
-Run ``python benchmarks/bench_impute.py`` (about 20 minutes on 2 cores), then
+Run ``python benchmarks/bench_impute.py`` (about 25 minutes on 2 cores), then
 ``python benchmarks/bench_impute.py --report`` to write ``results_impute.md``.
 """
 
@@ -32,6 +35,7 @@ import math
 import time
 from pathlib import Path
 
+import mask_conditioned
 import numpy as np
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -58,7 +62,16 @@ TABLES = [
 # Tables of the suite kept aside: a variant chosen on TABLES is confirmed on these.
 ASIDE = ["small mixture", "counts 6-D", "blobs 10-D", "swiss roll"]
 PATTERNS = ["MCAR", "MNAR"]
-METHODS = ["ours", "ours mean", "iterative", "iterative draw", "knn", "mean"]
+METHODS = [
+    "ours",
+    "ours mean",
+    "masked",
+    "masked mean",
+    "iterative",
+    "iterative draw",
+    "knn",
+    "mean",
+]
 N_IMPUTATIONS = 20
 MAX_ROWS = 1500
 # Ours as it is by default: no jumps, the generator's own training length, 3 corrector
@@ -97,15 +110,19 @@ def our_imputer(n_rows, variant):
 def imputations(method, X_missing, variant):
     """``(point, draws, seconds)``: the filled table and, for imputers that draw, 20."""
     start = time.perf_counter()
-    if method.startswith("ours"):
-        # "ours" and "ours mean" share one fit and its 20 draws.
-        key = (X_missing.tobytes(), tuple(variant.values()))
+    family = method.removesuffix(" mean")
+    if family in ("ours", "masked"):
+        # A method and its " mean" share one fit and its 20 draws.
+        key = (family, X_missing.tobytes(), tuple(variant.values()))
         if key not in _OURS:
-            imputer = our_imputer(len(X_missing), variant).fit(X_missing)
-            draws = imputer.multiple_imputations(X_missing, N_IMPUTATIONS)
+            if family == "ours":
+                imputer = our_imputer(len(X_missing), variant).fit(X_missing)
+                draws = imputer.multiple_imputations(X_missing, N_IMPUTATIONS)
+            else:
+                draws = mask_conditioned.draws(X_missing, N_IMPUTATIONS)
             _OURS[key] = draws, time.perf_counter() - start
-        draws, seconds = _OURS.pop(key) if method == "ours mean" else _OURS[key]
-        point = draws[0] if method == "ours" else np.mean(draws, axis=0)
+        draws, seconds = _OURS.pop(key) if method != family else _OURS[key]
+        point = draws[0] if method == family else np.mean(draws, axis=0)
         return point, draws, seconds
     if method == "iterative draw":
         draws = [
@@ -174,11 +191,13 @@ def report():
         "script's docstring. 20 % of the cells hidden; lower RMSE (standardized per",
         "column) and C2ST are better; coverage of the 90 % intervals of 20 multiple",
         "imputations should be near 0.90. Bold: the lowest C2ST of the row.",
+        "`masked` is the mask-conditioned denoiser of `mask_conditioned.py`, a",
+        "prototype measured as the alternative to inpainting, not part of skddpm.",
         "",
     ]
     for metric, title in (("c2st", "C2ST, completed rows against true rows"), ("rmse", "RMSE"),
                           ("coverage", "Coverage of the 90 % intervals")):  # fmt: skip
-        methods = METHODS if metric != "coverage" else ["ours", "iterative draw"]
+        methods = METHODS if metric != "coverage" else ["ours", "masked", "iterative draw"]
         lines += [f"## {title}", "", "| table | pattern | " + " | ".join(methods) + " |",
                   "| --- | --- |" + " ---: |" * len(methods)]  # fmt: skip
         for table in tables:
