@@ -14,12 +14,12 @@ the generator's training: 2,000 Adam steps, a cosine learning rate from 2e-3, EM
 0.995, and the "auto" batch.
 """
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
+from skddpm.diffusion import GaussianDiffusion
+from skddpm.network import SinusoidalPositionEmbedding
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
 from skddpm.training import AUTO_STEPS, resolve_batch_size
 
@@ -27,21 +27,17 @@ TIMESTEPS = 100
 
 
 class Denoiser(nn.Module):
-    """ε from (values, condition mask, t): a residual MLP of two hidden layers."""
+    """ε from (values, condition mask, t in 1..T): a residual MLP of two hidden layers."""
 
     def __init__(self, n_features, hidden=256, embedding=64):
         super().__init__()
-        half = embedding // 2
-        self.register_buffer("frequencies", torch.exp(-math.log(1e4) * torch.arange(half) / half))
+        self.embedding = SinusoidalPositionEmbedding(embedding, TIMESTEPS)
         self.first = nn.Linear(2 * n_features + embedding, hidden)
         self.hidden = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(2)])
         self.last = nn.Linear(hidden, n_features)
 
     def forward(self, x, condition, t):
-        phase = t[:, None].float() * self.frequencies
-        h = nn.functional.silu(
-            self.first(torch.cat([x, condition, phase.sin(), phase.cos()], dim=1))
-        )
+        h = nn.functional.silu(self.first(torch.cat([x, condition, self.embedding(t)], dim=1)))
         for layer in self.hidden:
             h = h + nn.functional.silu(layer(h))
         return self.last(h)
@@ -56,8 +52,7 @@ def draws(X_missing, n_draws, seed=0):
     Z = torch.tensor(np.nan_to_num((X_missing - mean) / scale), dtype=torch.float32)
     observed = torch.tensor(~holes)
     n, d = Z.shape
-    schedule = NoiseSchedule(make_beta_schedule("cosine", TIMESTEPS))
-    ab = torch.tensor(schedule.alphas_cumprod, dtype=torch.float32)
+    diffusion = GaussianDiffusion(NoiseSchedule(make_beta_schedule("cosine", TIMESTEPS)))
     network, ema = Denoiser(d), Denoiser(d)
     ema.load_state_dict(network.state_dict())
     optimizer = torch.optim.Adam(network.parameters(), 2e-3)
@@ -68,9 +63,9 @@ def draws(X_missing, n_draws, seed=0):
         x0, seen = Z[rows], observed[rows]
         condition = seen & (torch.rand(batch, d) < torch.rand(batch, 1))
         target = seen & ~condition
-        t = torch.randint(TIMESTEPS, (batch,))
+        t = torch.randint(1, TIMESTEPS + 1, (batch,))
         noise = torch.randn(batch, d)
-        x_t = ab[t, None].sqrt() * x0 + (1 - ab[t, None]).sqrt() * noise
+        x_t = diffusion.q_sample(x0, t, noise)
         predicted = network(torch.where(condition, x0, x_t), condition.float(), t)
         loss = ((predicted - noise) ** 2 * target).sum() / target.sum().clamp(min=1)
         optimizer.zero_grad()
@@ -81,18 +76,16 @@ def draws(X_missing, n_draws, seed=0):
             for kept, p in zip(ema.parameters(), network.parameters()):
                 kept.lerp_(p, 0.005)
     known, condition = Z.repeat(n_draws, 1), observed.repeat(n_draws, 1)
-    coef1, coef2, variance = (
-        torch.tensor(getattr(schedule, name), dtype=torch.float32)
-        for name in ("posterior_mean_coef1", "posterior_mean_coef2", "posterior_variance")
-    )
     x = torch.randn_like(known)
     with torch.no_grad():
-        for t in reversed(range(TIMESTEPS)):
-            step = torch.full((len(x),), t)
-            eps = ema(torch.where(condition, known, x), condition.float(), step)
-            x0_hat = ((x - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()).clamp(-5, 5)
-            x = coef1[t] * x0_hat + coef2[t] * x
-            if t > 0:
-                x = x + variance[t].sqrt() * torch.randn_like(x)
+        for step in range(TIMESTEPS, 0, -1):
+            t = torch.full((len(x),), step)
+            eps = ema(torch.where(condition, known, x), condition.float(), t)
+            x0_hat = diffusion.predict_x0(eps, x, t).clamp(-5, 5)
+            if step == 1:
+                x = x0_hat
+                break
+            x = diffusion.q_posterior_mean(x0_hat, x, t)
+            x = x + float(np.sqrt(diffusion.reverse_variance[step - 1])) * torch.randn_like(x)
     filled = torch.where(condition, known, x).numpy() * scale + mean
     return [np.where(holes, part, X_missing) for part in np.split(filled, n_draws)]
