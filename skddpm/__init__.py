@@ -11,6 +11,8 @@ from .schedules import NoiseSchedule, make_beta_schedule
 __all__ = [
     "DiffusionGenerator",
     "DiffusionImputer",
-    "NoiseSchedule", "make_beta_schedule", "sample_pipeline",
+    "NoiseSchedule",
+    "make_beta_schedule",
+    "sample_pipeline",
 ]
 __version__ = "0.1.0"

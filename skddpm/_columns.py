@@ -120,8 +120,10 @@ def categorical_mask(frame, categorical_features, feature_names):
     mask = np.zeros(n, dtype=bool)
     if categorical_features is not None:
         mask = _features_mask(categorical_features, n, feature_names)
-    text = from_dtype & ~mask & np.array(
-        [not pd.api.types.is_bool_dtype(d) for d in frame.dtypes], dtype=bool
+    text = (
+        from_dtype
+        & ~mask
+        & np.array([not pd.api.types.is_bool_dtype(d) for d in frame.dtypes], dtype=bool)
     )
     if text.any():
         j = int(np.flatnonzero(text)[0])
@@ -176,8 +178,7 @@ def _features_mask(features, n, feature_names):
             mask[names.index(name)] = True
         return mask
     raise ValueError(
-        f"categorical_features must hold ints, strings or bools, got {values.dtype} "
-        f"({features!r})."
+        f"categorical_features must hold ints, strings or bools, got {values.dtype} ({features!r})."
     )
 
 
@@ -488,9 +489,7 @@ def layout(columns):
     missing) for each numeric column that had missing cells.
     """
     is_cat, missing = columns["is_categorical"], columns["missing"]
-    sizes = [
-        len(columns["categories"][j]) + int(missing[j]) for j in np.flatnonzero(is_cat)
-    ]
+    sizes = [len(columns["categories"][j]) + int(missing[j]) for j in np.flatnonzero(is_cat)]
     sizes += [2] * int((missing & ~is_cat).sum())
     return int((~is_cat).sum()), sizes
 

@@ -15,7 +15,7 @@ import torch
 
 from . import _columns
 from ._runtime import chunks
-from .diffusion import classifier_free_guidance
+from .samplers import classifier_free_guidance
 
 __all__ = [
     "SCORE_SEED",

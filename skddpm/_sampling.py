@@ -13,11 +13,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _columns
 from ._runtime import check_random_state, chunks, seed_sequence, torch_generator
-from .diffusion import (
-    GaussianDiffusion,
+from .diffusion import GaussianDiffusion
+from .samplers import (
+    Inpainting,
     check_guidance_scale,
     classifier_free_guidance,
     make_sampler,
+    sample_loop,
 )
 
 __all__ = ["SamplingMixin"]
@@ -75,9 +77,7 @@ class SamplingMixin:
         """A given frame as :func:`~skddpm._columns.encode_given` blocks of ``n_samples`` rows."""
         blocks = _columns.encode_given(self._fitted_columns(), frame, fill=fill)
         if frame.shape[0] == 1:
-            blocks = tuple(
-                None if b is None else np.repeat(b, n_samples, axis=0) for b in blocks
-            )
+            blocks = tuple(None if b is None else np.repeat(b, n_samples, axis=0) for b in blocks)
         return blocks
 
     def _draw(
@@ -121,7 +121,7 @@ class SamplingMixin:
                     model = classifier_free_guidance(
                         network, labels[start:stop], len(self.classes_), guidance_scale
                     )
-                inpaint = {}
+                condition = None
                 if blocks is not None:
                     Z, known, allowed = (
                         None if b is None else torch.as_tensor(
@@ -129,13 +129,12 @@ class SamplingMixin:
                         )
                         for b in blocks
                     )  # fmt: skip
-                    inpaint = {
-                        "known": (Z, known), "allowed": allowed, "jumps": jumps,
-                        "corrector_steps": corrector_steps,
-                    }  # fmt: skip
-                out = diffusion.sample_loop(
-                    model, noise, generator=generator, method=sampler, clip=clip,
-                    trajectory=trajectory, **inpaint,
+                    condition = Inpainting(
+                        Z, known, allowed=allowed, jumps=jumps, corrector_steps=corrector_steps
+                    )
+                out = sample_loop(
+                    diffusion, model, noise, generator=generator, method=sampler, clip=clip,
+                    trajectory=trajectory, condition=condition,
                 )  # fmt: skip
                 if trajectory:
                     parts.append([self._codes(part) for part in out[1:]])

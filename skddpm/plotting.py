@@ -195,9 +195,7 @@ def plot_columns(X, X_new, *, columns=None, n_cols=4, axes=None):
     if axes is None:
         rows = -(-len(names) // n_cols)
         width = min(n_cols, len(names))
-        _, axes = _pyplot().subplots(
-            rows, width, figsize=(3.2 * width, 2.8 * rows), squeeze=False
-        )
+        _, axes = _pyplot().subplots(rows, width, figsize=(3.2 * width, 2.8 * rows), squeeze=False)
     axes = np.asarray(axes).ravel()
     if len(axes) < len(names):
         raise ValueError(f"Expected at least {len(names)} Axes to draw on, got {len(axes)}.")
@@ -212,10 +210,14 @@ def plot_columns(X, X_new, *, columns=None, n_cols=4, axes=None):
         else:
             shares = pd.DataFrame(
                 {
-                    "data": real.astype(object).where(real.notna(), "missing")
-                    .astype(str).value_counts(normalize=True),
-                    "samples": made.astype(object).where(made.notna(), "missing")
-                    .astype(str).value_counts(normalize=True),
+                    "data": real.astype(object)
+                    .where(real.notna(), "missing")
+                    .astype(str)
+                    .value_counts(normalize=True),
+                    "samples": made.astype(object)
+                    .where(made.notna(), "missing")
+                    .astype(str)
+                    .value_counts(normalize=True),
                 }
             ).fillna(0.0)
             levels = sorted(level for level in shares.index if level != "missing")

@@ -125,9 +125,7 @@ def mix_forward(sqrt_alphas_cumprod, sqrt_one_minus_alphas_cumprod, x0, t, noise
     The one implementation of the forward process: :meth:`NoiseSchedule.q_sample`
     calls it on numpy arrays, the diffusion module on tensors of the same arrays.
     """
-    return (
-        _at(sqrt_alphas_cumprod, t, x0) * x0 + _at(sqrt_one_minus_alphas_cumprod, t, x0) * noise
-    )
+    return _at(sqrt_alphas_cumprod, t, x0) * x0 + _at(sqrt_one_minus_alphas_cumprod, t, x0) * noise
 
 
 def mix_posterior_mean(posterior_mean_coef1, posterior_mean_coef2, x0, x_t, t):
@@ -245,9 +243,7 @@ class NoiseSchedule:
         """
         t = self._check_t(t)
         x_t = np.asarray(x_t)
-        mean = mix_posterior_mean(
-            self.posterior_mean_coef1, self.posterior_mean_coef2, x0, x_t, t
-        )
+        mean = mix_posterior_mean(self.posterior_mean_coef1, self.posterior_mean_coef2, x0, x_t, t)
         return mean, _at(self.posterior_variance, t, x_t)
 
     def _check_t(self, t):

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from skddpm.diffusion import (
-    PREDICTION_TYPES,
+from skddpm.diffusion import PREDICTION_TYPES, GaussianDiffusion
+from skddpm.samplers import (
     SAMPLERS,
     DDIMSampler,
-    GaussianDiffusion,
     classifier_free_guidance,
     ddim_timesteps,
     make_sampler,
+    sample_loop,
 )
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
 
@@ -52,8 +52,8 @@ def run_sampler(prediction_type, n=10_000, schedule="linear", timesteps=100, see
     diffusion = GaussianDiffusion(schedule, prediction_type, dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn((n, 2), generator=generator, dtype=torch.float64)
-    return diffusion, diffusion.sample_loop(
-        optimal_denoiser(diffusion), noise, generator=generator, **kwargs
+    return diffusion, sample_loop(
+        diffusion, optimal_denoiser(diffusion), noise, generator=generator, **kwargs
     )
 
 
@@ -94,8 +94,8 @@ def test_trajectory_shapes_and_endpoints():
     diffusion, _ = run_sampler("epsilon", n=10, timesteps=25)
     g = torch.Generator().manual_seed(0)
     noise = torch.randn((10, 2), generator=g, dtype=torch.float64)
-    x, xs, x0_hats = diffusion.sample_loop(
-        optimal_denoiser(diffusion), noise, generator=g, trajectory=True
+    x, xs, x0_hats = sample_loop(
+        diffusion, optimal_denoiser(diffusion), noise, generator=g, trajectory=True
     )
     assert xs.shape == (26, 10, 2) and x0_hats.shape == (25, 10, 2)
     torch.testing.assert_close(xs[0], noise)
@@ -193,8 +193,7 @@ def test_ddim_with_eta_one_is_the_ancestral_sampler_only_with_fixed_small():
         for options in ({}, {"method": "ddim", "steps": 50, "eta": 1.0}):
             generator = torch.Generator().manual_seed(7)
             noise = torch.randn((500, 2), generator=generator, dtype=torch.float64)
-            rows.append(diffusion.sample_loop(
-                optimal_denoiser(diffusion), noise, generator=generator, **options
+            rows.append(sample_loop(diffusion, optimal_denoiser(diffusion), noise, generator=generator, **options
             ))  # fmt: skip
         assert torch.allclose(*rows) == same, variance_type
 
@@ -215,8 +214,7 @@ def test_ddim_with_eta_zero_is_deterministic_given_the_noise():
     diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
     noise = torch.randn((100, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     runs = [
-        diffusion.sample_loop(
-            optimal_denoiser(diffusion), noise, generator=torch.Generator().manual_seed(seed),
+        sample_loop(diffusion, optimal_denoiser(diffusion), noise, generator=torch.Generator().manual_seed(seed),
             method="ddim", steps=10, eta=0.0,
         )
         for seed in (1, 2)
@@ -237,8 +235,14 @@ def test_ddim_trajectory_has_one_entry_per_step():
     diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
     g = torch.Generator().manual_seed(0)
     noise = torch.randn((4, 2), generator=g, dtype=torch.float64)
-    x, xs, x0_hats = diffusion.sample_loop(
-        optimal_denoiser(diffusion), noise, generator=g, method="ddim", steps=7, trajectory=True
+    x, xs, x0_hats = sample_loop(
+        diffusion,
+        optimal_denoiser(diffusion),
+        noise,
+        generator=g,
+        method="ddim",
+        steps=7,
+        trajectory=True,
     )
     assert xs.shape == (8, 4, 2) and x0_hats.shape == (7, 4, 2)
     torch.testing.assert_close(xs[-1], x)
@@ -286,7 +290,7 @@ def test_conditional_sampling_with_per_class_optimal_denoisers():
         g = torch.Generator().manual_seed(0)
         noise = torch.randn((8000, 2), generator=g, dtype=torch.float64)
         guided = classifier_free_guidance(model, labels, 2, 1.0)
-        x = diffusion.sample_loop(guided, noise, generator=g, **options)
+        x = sample_loop(diffusion, guided, noise, generator=g, **options)
         for k in range(2):
             rows = x[labels == k]
             torch.testing.assert_close(rows.mean(0), mus[k], atol=0.05, rtol=0)
@@ -303,5 +307,31 @@ def test_a_new_sampler_is_one_class_registered_in_samplers(monkeypatch):
     _, x = run_sampler("epsilon", n=4000, timesteps=100, method="trailing", steps=50)
     torch.testing.assert_close(x.mean(0), MU, atol=0.1, rtol=0)
     torch.testing.assert_close(x.std(0), SIGMA, atol=0.1, rtol=0)
-    with pytest.raises(ValueError, match=r"eta=0\.5 applies to method='ddim' or method='trailing' only"):
+    with pytest.raises(
+        ValueError, match=r"eta=0\.5 applies to method='ddim' or method='trailing' only"
+    ):
         make_sampler("ddpm", 100, eta=0.5)
+
+
+def test_moved_names_still_import_from_diffusion_with_a_warning():
+    import skddpm.diffusion as diffusion_module
+    from skddpm import samplers
+
+    with pytest.warns(FutureWarning, match=r"import it from skddpm\.samplers instead"):
+        assert diffusion_module.ddim_timesteps is samplers.ddim_timesteps
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        diffusion_module.no_such_name  # noqa: B018
+
+
+def test_deprecated_sample_loop_method_gives_the_loop_s_rows():
+    schedule = NoiseSchedule(make_beta_schedule("cosine", 20))
+    diffusion = GaussianDiffusion(schedule, dtype=torch.float64)
+    noise = torch.randn((50, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    new = sample_loop(
+        diffusion, optimal_denoiser(diffusion), noise, generator=torch.Generator().manual_seed(1)
+    )
+    with pytest.warns(FutureWarning, match=r"GaussianDiffusion\.sample_loop is deprecated"):
+        old = diffusion.sample_loop(
+            optimal_denoiser(diffusion), noise, generator=torch.Generator().manual_seed(1)
+        )
+    torch.testing.assert_close(old, new, rtol=0, atol=0)

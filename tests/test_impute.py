@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skddpm import DiffusionGenerator, DiffusionImputer
-from skddpm.diffusion import repaint_path
+from skddpm.samplers import repaint_path
 
 
 def correlated(n, rho=0.8, seed=0):

@@ -161,7 +161,9 @@ def test_missing_labels(blobs, missing):
     X, y = blobs
     y = y.astype(object)
     y[7] = missing
-    with pytest.raises(ValueError, match=r"y holds a missing label \(None, NaN or pd\.NA\) at row 7"):
+    with pytest.raises(
+        ValueError, match=r"y holds a missing label \(None, NaN or pd\.NA\) at row 7"
+    ):
         DiffusionGenerator(**TINY).fit(X, y)
 
 

@@ -16,7 +16,8 @@ from conftest import tiny
 from sklearn.model_selection import GridSearchCV
 
 from skddpm import DiffusionGenerator
-from skddpm.diffusion import CategoricalBlock, GaussianDiffusion
+from skddpm.diffusion import GaussianDiffusion
+from skddpm.multinomial import CategoricalBlock
 from skddpm.schedules import NoiseSchedule, make_beta_schedule
 
 # -- the multinomial maths ---------------------------------------------------------------------
@@ -49,9 +50,7 @@ def test_the_posterior_is_bayes_rule_for_any_pair_of_steps():
                     for j in range(k)
                 ]
             )
-            np.testing.assert_allclose(
-                got[0, g, :k].exp().numpy(), joint / joint.sum(), rtol=1e-5
-            )
+            np.testing.assert_allclose(got[0, g, :k].exp().numpy(), joint / joint.sum(), rtol=1e-5)
             assert torch.isneginf(got[0, g, k:]).all()
 
 
@@ -306,7 +305,10 @@ def test_save_load_and_pickle_keep_levels_and_dtypes(tmp_path):
     gen = tiny(max_iter=2).fit(df)
     expected = gen.sample(50, random_state=3)
     gen.save(tmp_path / "model.skddpm")
-    for other in (DiffusionGenerator.load(tmp_path / "model.skddpm"), pickle.loads(pickle.dumps(gen))):
+    for other in (
+        DiffusionGenerator.load(tmp_path / "model.skddpm"),
+        pickle.loads(pickle.dumps(gen)),
+    ):
         got = other.sample(50, random_state=3)
         pd.testing.assert_frame_equal(got, expected)
         assert other.categories_[1].tolist() == ["blue", "green", "red"]
@@ -346,7 +348,10 @@ def test_unseen_categories_when_scoring_and_in_y_are_named():
 @pytest.mark.parametrize(
     "cells, match",
     [
-        ([[1], [2], [1], [3]], r"Column 'c' of X holds a cell that cannot be a category .*unhashable"),
+        (
+            [[1], [2], [1], [3]],
+            r"Column 'c' of X holds a cell that cannot be a category .*unhashable",
+        ),
         (["a", 1, "b", 2.5], r"Column 'c' of X mixes values of types \['float', 'int', 'str'\]"),
     ],
 )
