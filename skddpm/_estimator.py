@@ -1,26 +1,25 @@
 """The scikit-learn estimator: parameters, validation, fitted attributes.
 
-It composes the other modules and holds none of their loops: the columns' scaling
-(``_columns``), the network, the schedule, the diffusion maths, the training loop,
-devices and seeds (``_runtime``); ``sample`` and ``sample_trajectory`` come from
-``_sampling``, ``score_samples`` and ``score`` from ``_likelihood``, ``save``, ``load``
-and pickling from ``_persistence``.
+It composes the other modules and holds none of their loops: the table encoder
+(``_columns``), the network, the schedule, the training loop, devices and seeds
+(``_runtime``); ``sample`` and ``sample_trajectory`` come from ``_sampling`` and
+``score_samples`` from ``_likelihood`` (both through ``_model``), pickling and the
+safe file from ``_persistence``.
 """
 
 import numbers
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from . import _columns
+from ._columns import TableEncoder
+from ._labels import encode_labels
 from ._likelihood import LikelihoodMixin
-from ._persistence import PersistenceMixin, build_torch_state, export_state
+from ._persistence import PersistenceMixin, continued_state
 from ._runtime import (
     progress_bar,
     resolve_device,
@@ -29,6 +28,7 @@ from ._runtime import (
     torch_generator,
 )
 from ._sampling import SamplingMixin
+from ._validation import categorical_mask, validate_table
 from .diffusion import (
     LOSSES,
     PREDICTION_TYPES,
@@ -36,7 +36,7 @@ from .diffusion import (
     GaussianDiffusion,
 )
 from .network import ACTIVATIONS, build_network
-from .schedules import BETA_SCHEDULES, NoiseSchedule, make_beta_schedule
+from .schedules import BETA_SCHEDULES, NoiseSchedule, betas_for
 from .training import (
     EMA,
     NonFiniteLossError,
@@ -67,23 +67,10 @@ _STRUCTURE_PARAMS = (
     "numeric_transform",
 )
 
-# The built-in schedules' default ends, which the cosine schedule does without.
-_DEFAULT_BETAS = {"beta_start": 1e-4, "beta_end": 0.02}
 
-# Fitted attributes that describe the table's columns (the columns module's dict).
-_COLUMN_ATTRIBUTES = {
-    "mean": "mean_",
-    "scale": "scale_",
-    "data_min": "data_min_",
-    "data_max": "data_max_",
-    "integer_columns": "integer_columns_",
-    "is_categorical": "is_categorical_",
-    "categories": "categories_",
-    "missing": "_missing_columns",
-    "dtypes": "_column_dtypes",
-    "names": "_column_names",
-    "quantiles": "_quantiles",
-}
+def _encoder_field(name):
+    """A fitted attribute read from the table encoder ``encoder_``."""
+    return property(lambda self: getattr(self.encoder_, name), doc=f"``encoder_.{name}``.")
 
 
 class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseEstimator):
@@ -223,6 +210,8 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
     best_validation_loss_ : float or None
     n_iter_ : int
         Epochs run by the last ``fit``.
+    encoder_ : TableEncoder
+        What the fit learned of the columns; the attributes below are read from it.
     mean_, scale_ : ndarray of shape (n_features,)
         The standardization of each column.
     data_min_, data_max_ : ndarray of shape (n_features,)
@@ -382,38 +371,33 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
 
     # -- validation ------------------------------------------------------------------------
 
-    def _validate_X(self, X, *, reset):
-        """``(frame, dtype)``: X as a DataFrame, and the dtype of an array X (None for a frame).
+    mean_ = _encoder_field("mean")
+    scale_ = _encoder_field("scale")
+    data_min_ = _encoder_field("data_min")
+    data_max_ = _encoder_field("data_max")
+    integer_columns_ = _encoder_field("integer_columns")
+    is_categorical_ = _encoder_field("is_categorical")
+    categories_ = _encoder_field("categories")
 
-        A DataFrame is taken as it is (its names and width checked); anything else is
-        validated by scikit-learn as numbers (float32 kept) or, when it holds text, as
-        objects. Missing values pass; with ``reset=False`` X is checked against the
-        fitted model.
+    def validate_table(self, X, *, name="X"):
+        """``(frame, dtype)``: a table checked against the fitted columns.
+
+        The one check of every method that takes a table (and of
+        :class:`~skddpm.DiffusionImputer`, which uses it): X as a DataFrame, and the
+        dtype of an array X (None for a DataFrame). Errors name the argument ``name``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        name : str, default="X"
+
+        Returns
+        -------
+        frame : DataFrame
+        dtype : numpy dtype or None
         """
-        if not reset:
-            check_is_fitted(self)
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            if X.shape[0] < 1:
-                raise ValueError(
-                    f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 "
-                    "is required: X needs at least one row."
-                )
-            return X, None
-        checks = {"reset": reset, "ensure_all_finite": "allow-nan"}
-        try:
-            try:
-                X = validate_data(self, X, dtype=[np.float64, np.float32], **checks)
-            except ValueError as exc:
-                if "could not convert" not in str(exc):
-                    raise
-                X = validate_data(self, X, dtype=object, **checks)
-        except (TypeError, ValueError) as exc:
-            hint = _columns.input_hint(str(exc))
-            if hint is not None:
-                raise type(exc)(f"{exc} {hint}") from exc
-            raise
-        return _columns.as_frame(X), X.dtype
+        check_is_fitted(self)
+        return validate_table(self, X, reset=False, name=name)
 
     def _check_structure(self):
         """The constructor values that the schedule and the network are built from."""
@@ -431,36 +415,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
                 f"The 'embedding_dim' parameter must be even, got {self.embedding_dim}; "
                 f"use {self.embedding_dim + 1}."
             )
-        if isinstance(self.beta_schedule, str):
-            given = [
-                f"{name}={value!r}"
-                for name, value in (("beta_start", self.beta_start), ("beta_end", self.beta_end))
-                if value != _DEFAULT_BETAS[name]
-            ]
-            if self.beta_schedule == "cosine" and given:
-                warnings.warn(
-                    f"beta_schedule='cosine' ignores {' and '.join(given)}; pass "
-                    "beta_schedule='linear' (or 'quadratic', 'sigmoid') to use them.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            if self.beta_schedule != "cosine" and self.beta_start > self.beta_end:
-                raise ValueError(
-                    f"beta_start={self.beta_start} is larger than beta_end={self.beta_end}; "
-                    "the noise must grow with t, so swap them."
-                )
-            betas = make_beta_schedule(
-                self.beta_schedule, self.timesteps, self.beta_start, self.beta_end
-            )
-        else:
-            betas = np.asarray(self.beta_schedule, dtype=np.float64)
-            if betas.ndim != 1 or betas.size != self.timesteps:
-                raise ValueError(
-                    f"The 'beta_schedule' array has shape {betas.shape} but timesteps="
-                    f"{self.timesteps}; pass a 1-D array of length timesteps, or "
-                    f"timesteps={betas.size}."
-                )
-        return sizes, betas
+        return sizes, betas_for(self.beta_schedule, self.timesteps, self.beta_start, self.beta_end)
 
     def _check_warm_start(self, classes):
         """Refuse to continue a network whose structure or classes have changed."""
@@ -508,11 +463,22 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         self : DiffusionGenerator
             The fitted generator.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # Validation sets n_features_in_ and feature_names_in_ before anything can
+            # fail: whatever the failed call set or deleted goes back as it was.
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y):
         sizes, betas = self._check_structure()
         continuing = self.warm_start and hasattr(self, "network_")
-        frame, array_dtype = self._validate_X(X, reset=not continuing)
+        frame, array_dtype = validate_table(self, X, reset=not continuing)
         n_rows = frame.shape[0]
-        classes, labels = _columns.encode_labels(y, n_rows)
+        classes, labels = encode_labels(y, n_rows)
         if labels is not None:
             labels = torch.as_tensor(labels, dtype=torch.long)
         if continuing:
@@ -520,22 +486,22 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         device = resolve_device(self.device)
         seeds = seed_sequence(self.random_state).spawn(3)
         if continuing:
-            columns = _columns.update_columns(self._fitted_columns(), frame)
+            encoder = self.encoder_.widened(frame)
             schedule = self.noise_schedule_
-            state = self._continued_state(device)
+            state = continued_state(self, device)
         else:
-            is_categorical = _columns.categorical_mask(
+            is_categorical = categorical_mask(
                 frame, self.categorical_features, getattr(self, "feature_names_in_", None)
             )
-            columns = _columns.fit_columns(
+            encoder = TableEncoder.fit(
                 frame, is_categorical, self.preserve_integers, self.numeric_transform
             )
             schedule = NoiseSchedule(betas)
             n_classes = 0 if classes is None else len(classes)
-            state = self._initial_state(columns, sizes, n_classes, device, seeds[0])
+            state = self._initial_state(encoder, sizes, n_classes, device, seeds[0])
 
         # A missing number is the stand-in 0 beside its indicator (see _columns).
-        Z, _ = _columns.encode(columns, frame)
+        Z, _ = encoder.encode(frame)
         X_scaled = torch.as_tensor(Z, dtype=torch.float32)
         train_rows, val_rows = validation_split(
             n_rows, self.validation_fraction, self.early_stopping,
@@ -550,7 +516,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
             return values[rows].to(device)
 
         diffusion = GaussianDiffusion(
-            schedule, self.prediction_type, device, categories=_columns.layout(columns)[1]
+            schedule, self.prediction_type, device, categories=encoder.layout()[1]
         )
         # Each fit of a warm-started model continues with fresh randomness.
         generator = torch_generator(
@@ -601,8 +567,7 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
             None if state.validation_loss_curve is None else min(state.validation_loss_curve)
         )
         self.n_iter_ = n_iter
-        for key, name in _COLUMN_ATTRIBUTES.items():
-            setattr(self, name, columns[key])
+        self.encoder_ = encoder
         self.device_ = device
         if classes is not None:
             self.classes_ = classes
@@ -615,54 +580,17 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         self._structure = {name: self.get_params()[name] for name in _STRUCTURE_PARAMS}
         return self
 
-    def _fitted_columns(self):
-        return {key: getattr(self, name) for key, name in _COLUMN_ATTRIBUTES.items()}
-
-    def _network_inputs(self, columns=None):
-        """``(n_inputs, one_hot_features)`` of the network for the table's columns."""
-        n_numeric, sizes = _columns.layout(columns or self._fitted_columns())
-        return n_numeric + sum(sizes), sum(sizes)
-
-    def _initial_state(self, columns, sizes, n_classes, device, seed_sequence):
+    def _initial_state(self, encoder, sizes, n_classes, device, seed_sequence):
         """A new network, its optimizer and its average: a cold fit's starting point."""
         params = {**self.get_params(), "hidden_layer_sizes": sizes}
-        n_inputs, one_hot = self._network_inputs(columns)
+        n_inputs, one_hot = encoder.network_inputs()
         module = build_network(
-            params,
-            n_inputs,
-            n_classes=n_classes,
-            one_hot_features=one_hot,
+            params, n_inputs, n_classes=n_classes, one_hot_features=one_hot,
             seed=seed(seed_sequence),
-        )
-        module = module.to(device)
+        ).to(device)  # fmt: skip
         optimizer = make_optimizer(module, self.learning_rate_init)
         ema = EMA(module, self.ema_decay) if self.ema_decay > 0 else None
         return TrainingState(module, optimizer, ema)
-
-    def _continued_state(self, device):
-        """A copy of the fitted network, average and optimizer: a warm fit's starting point.
-
-        Training a copy means a fit that fails leaves the fitted model as it was. The
-        copy is made as pickle makes one, so it is on ``device`` and laid out as after
-        a fit; the learning rate is the current ``learning_rate_init``.
-        """
-        state, tensors = export_state(self)
-        module, average, optimizer = build_torch_state(self, tensors, state["_torch"], device)
-        for group in optimizer.param_groups:
-            group["lr"] = self.learning_rate_init
-        ema = None
-        if self.ema_decay > 0:
-            n_updates = self._ema_updates if average is not None else 0
-            ema = EMA(module, self.ema_decay, average=average, n_updates=n_updates)
-        return TrainingState(
-            module,
-            optimizer,
-            ema,
-            list(self.loss_curve_),
-            None if self.validation_loss_curve_ is None else list(self.validation_loss_curve_),
-        )
-
-    # -- sampling ---------------------------------------------------------------------------
 
 
 def _same(a, b):

@@ -13,17 +13,13 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from . import _columns
 from ._estimator import DiffusionGenerator
 from ._persistence import decode, encode, read_model_file, restore_state, write_model_file
+from ._runtime import draw_seed
+from ._validation import as_frame, validate_table
 
 __all__ = ["DiffusionImputer"]
 
@@ -160,20 +156,7 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
     def _table(self, X, *, reset):
         """``(frame, missing)``: X as a DataFrame with missing cells as NaN/NA, and where
         they are."""
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            frame = X
-        else:
-            try:
-                X = validate_data(
-                    self, X, reset=reset, dtype=[np.float64, np.float32],
-                    ensure_all_finite="allow-nan",
-                )  # fmt: skip
-            except ValueError as exc:
-                if "could not convert" not in str(exc):
-                    raise
-                X = validate_data(self, X, reset=reset, dtype=object, ensure_all_finite="allow-nan")
-            frame = _columns.as_frame(X)
+        frame, _ = validate_table(self, X, reset=reset)
         missing = frame.isna().to_numpy()
         if not (self.missing_values is None or _is_nan(self.missing_values)):
             placeholder = (frame == self.missing_values).to_numpy()
@@ -205,8 +188,7 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         generator = DiffusionGenerator() if self.generator is None else self.generator
         generator = clone(generator)
         if generator.get_params().get("random_state", 0) is None:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            generator.set_params(random_state=int(seed))
+            generator.set_params(random_state=draw_seed(self.random_state))
         self.generator_ = generator.fit(self._kept(frame))
         return self
 
@@ -218,18 +200,19 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         return table
 
     def _draws(self, given, n_draws, random_state):
-        """``n_draws`` completions of the rows of ``given`` (a frame of the kept
-        features), as one list of frames, the rows of each in order."""
-        generator = self.generator_
-        frame, _ = generator._validate_X(given, reset=False)
-        stacked = pd.concat([frame] * n_draws, ignore_index=True) if n_draws > 1 else frame
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        out = generator._fill(
-            stacked, random_state=int(seed), jumps=self.jumps,
-            corrector_steps=self.corrector_steps,
+        """``n_draws`` completions of the rows of ``given`` (the kept features, as
+        :meth:`_kept` gives them), as one list of frames, the rows of each in order."""
+        stacked = given
+        if n_draws > 1 and isinstance(given, pd.DataFrame):
+            stacked = pd.concat([given] * n_draws, ignore_index=True)
+        elif n_draws > 1:
+            stacked = np.concatenate([given] * n_draws)
+        out = self.generator_.sample(
+            len(stacked), given=stacked, allow_missing=False, random_state=draw_seed(random_state),
+            jumps=self.jumps, corrector_steps=self.corrector_steps,
         )  # fmt: skip
-        out = _columns.as_frame(out) if not isinstance(out, pd.DataFrame) else out
-        n = frame.shape[0]
+        out = as_frame(out)
+        n = len(given)
         return [out.iloc[k * n : (k + 1) * n].reset_index(drop=True) for k in range(n_draws)]
 
     def _complete(self, X, n_draws, average, random_state):

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from . import _columns
+from ._model import FittedModel
 from ._runtime import chunks
 from .samplers import classifier_free_guidance
 
@@ -159,13 +159,13 @@ class LikelihoodMixin:
         log_likelihood : ndarray of shape (n_samples,)
             The estimate of the bound on ``log p(x)`` (or ``log p(x | y)``) for each row.
         """
-        frame, _ = self._validate_X(X, reset=False)
-        columns = self._fitted_columns()
-        Z, mask = _columns.encode(columns, frame)
-        labels = self._label_indices(y, Z.shape[0])
-        network = copy.deepcopy(self._sampling_network()).double()
-        diffusion = self._diffusion(torch.float64)
-        clip = self._clip_range(torch.float64)
+        frame, _ = self.validate_table(X)
+        Z, mask = self.encoder_.encode(frame)
+        model = FittedModel.of(self)
+        labels = model.label_indices(y, Z.shape[0])
+        network = copy.deepcopy(model.sampling_network()).double()
+        diffusion = model.diffusion(torch.float64)
+        clip = model.clip_range(torch.float64)
 
         def scores(label_rows):
             def denoiser(start, stop):
@@ -195,7 +195,7 @@ class LikelihoodMixin:
             total = mixture_scores(per_class, self.class_prior_)
         else:
             total = scores(labels)
-        return total + _columns.log_jacobian(columns, frame)
+        return total + self.encoder_.log_jacobian(frame)
 
     def score(self, X, y=None):
         """The mean of :meth:`score_samples`: an estimate of a lower bound on the average

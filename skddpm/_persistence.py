@@ -23,15 +23,17 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._columns import TableEncoder
 from ._runtime import loadable_device, resolve_device
 from .network import build_network
 from .schedules import NoiseSchedule
-from .training import flatten_parameters, make_optimizer
+from .training import EMA, TrainingState, flatten_parameters, make_optimizer
 
 __all__ = [
     "FORMAT_VERSION",
     "PersistenceMixin",
     "build_torch_state",
+    "continued_state",
     "decode",
     "encode",
     "export_state",
@@ -43,8 +45,9 @@ __all__ = [
 # Attributes holding torch objects: stored as CPU tensors and the device's name.
 TORCH_ATTRIBUTES = ("network_", "ema_network_", "optimizer_", "device_")
 
-# Bump when a file written by this version cannot be read by an older one.
-FORMAT_VERSION = 1
+# Bump when a file written by this version cannot be read by an older one. Format 2
+# (skddpm 0.2) keeps the columns as one table encoder; format 1 files still load.
+FORMAT_VERSION = 2
 _FORMAT = "skddpm.DiffusionGenerator"
 
 # A safetensors file starts with the length of its JSON header; ours are kilobytes.
@@ -81,7 +84,7 @@ def export_state(model):
 def build_torch_state(model, tensors, torch_state, device):
     """``(network, ema_network, optimizer)`` on ``device`` from :func:`export_state`'s output.
 
-    ``model`` gives the structure (``_structure``, ``_network_inputs()``, ``classes_``).
+    ``model`` gives the structure (``_structure``, ``encoder_``, ``classes_``).
     The weights are flattened as training leaves them.
     """
     n_classes = len(model.classes_) if hasattr(model, "classes_") else 0
@@ -92,7 +95,7 @@ def build_torch_state(model, tensors, torch_state, device):
             for name, tensor in tensors.items()
             if name.startswith(prefix + ".")
         }
-        n_inputs, one_hot = model._network_inputs()
+        n_inputs, one_hot = model.encoder_.network_inputs()
         network = build_network(
             model._structure, n_inputs, n_classes=n_classes, one_hot_features=one_hot
         )
@@ -120,7 +123,7 @@ def restore_state(model, state, tensors, device=None):
     None puts the network on the device it was fitted on, or on the CPU, with a
     warning, where that device does not exist.
     """
-    state = dict(state)
+    state = _upgraded(dict(state))
     torch_state = state.pop("_torch", None)
     model.__dict__.update(state)
     if torch_state is None:
@@ -134,6 +137,55 @@ def restore_state(model, state, tensors, device=None):
         model, tensors, torch_state, device
     )
     model.device_ = device
+
+
+# Format 1 (skddpm 0.1) kept the columns as eleven attributes of the generator.
+_FORMAT_1_COLUMNS = {
+    "mean": "mean_",
+    "scale": "scale_",
+    "data_min": "data_min_",
+    "data_max": "data_max_",
+    "integer_columns": "integer_columns_",
+    "is_categorical": "is_categorical_",
+    "categories": "categories_",
+    "missing": "_missing_columns",
+    "dtypes": "_column_dtypes",
+    "names": "_column_names",
+    "quantiles": "_quantiles",
+}
+
+
+def _upgraded(state):
+    """A generator's state of any format as this version lays it out."""
+    if "mean_" in state and "encoder_" not in state:
+        fields = {key: state.pop(name) for key, name in _FORMAT_1_COLUMNS.items()}
+        state["encoder_"] = TableEncoder(**fields)
+    return state
+
+
+def continued_state(model, device):
+    """A copy of a fitted model's network, average and optimizer: a warm fit's start.
+
+    Training a copy means a fit that fails leaves the fitted model as it was. The copy
+    is made as pickle makes one, so it is on ``device`` and laid out as after a fit;
+    the learning rate is the current ``learning_rate_init``.
+    """
+    state, tensors = export_state(model)
+    module, average, optimizer = build_torch_state(model, tensors, state["_torch"], device)
+    for group in optimizer.param_groups:
+        group["lr"] = model.learning_rate_init
+    ema = None
+    if model.ema_decay > 0:
+        n_updates = state["_ema_updates"] if average is not None else 0
+        ema = EMA(module, model.ema_decay, average=average, n_updates=n_updates)
+    validation = model.validation_loss_curve_
+    return TrainingState(
+        module,
+        optimizer,
+        ema,
+        list(model.loss_curve_),
+        None if validation is None else list(validation),
+    )
 
 
 class PersistenceMixin:
@@ -249,6 +301,8 @@ def encode(value, name="value"):
         return {"__random_state__": encode(value.get_state(), name)}
     if isinstance(value, NoiseSchedule):
         return {"__noise_schedule__": encode(value.betas, name)}
+    if isinstance(value, TableEncoder):
+        return {"__table_encoder__": encode(value.state(), name)}
     raise TypeError(f"{name}={value!r} is of type {type(value).__name__}; {_UNSUPPORTED}")
 
 
@@ -288,6 +342,8 @@ def decode(data):
         return random_state
     if "__noise_schedule__" in data:
         return NoiseSchedule(decode(data["__noise_schedule__"]), warn=False)
+    if "__table_encoder__" in data:
+        return TableEncoder(**decode(data["__table_encoder__"]))
     raise ValueError(f"unknown tags {sorted(data)}")
 
 
@@ -312,6 +368,13 @@ def write_model_file(path, content, tensors):
     from . import __version__
 
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save to {str(path)!r}: the folder {str(path.parent)!r} does not exist. "
+            "Create it first, or choose a path in an existing folder."
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder; add a file name.")
     versions = {"format": _FORMAT, "format_version": FORMAT_VERSION, "skddpm_version": __version__}
     header = json.dumps({**versions, **content})
     metadata = {"skddpm": header, "sha256": _digest(header, tensors)}

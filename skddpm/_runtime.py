@@ -16,8 +16,9 @@ import torch
 
 __all__ = [
     "CHUNK_SIZE",
-    "check_random_state",
+    "check_sample_seed",
     "chunks",
+    "draw_seed",
     "loadable_device",
     "progress_bar",
     "resolve_device",
@@ -37,7 +38,7 @@ _DEVICE_PATTERN = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 _MAX_SEED = 2**32 - 1
 
 
-def check_random_state(random_state, name="random_state"):
+def check_sample_seed(random_state, name="random_state"):
     """``random_state`` if it is None, an int in [0, 2**32 - 1] or a RandomState, else an error.
 
     scikit-learn validates the constructor's ``random_state``; this checks the one that
@@ -61,8 +62,21 @@ def seed_sequence(random_state):
         return np.random.SeedSequence(secrets.randbits(64))
     if isinstance(random_state, numbers.Integral):
         return np.random.SeedSequence(int(random_state))
-    # A RandomState instance: the user's own, so drawing from it is expected.
-    return np.random.SeedSequence(int(random_state.randint(np.iinfo(np.int32).max)))
+    return np.random.SeedSequence(draw_seed(random_state))
+
+
+def draw_seed(random_state):
+    """An int in [0, 2**31 - 1] to seed another estimator or call with, from ``random_state``.
+
+    An int gives the first draw of ``RandomState(random_state)``; a RandomState instance,
+    the user's own, is drawn from; None takes fresh entropy from the operating system,
+    never numpy's global state (which ``sklearn.utils.check_random_state(None)`` is).
+    """
+    if random_state is None:
+        return secrets.randbelow(np.iinfo(np.int32).max)
+    if isinstance(random_state, numbers.Integral):
+        random_state = np.random.RandomState(int(random_state))
+    return int(random_state.randint(np.iinfo(np.int32).max))
 
 
 def seed(sequence):

@@ -8,18 +8,14 @@ diffusion module chunk by chunk. It knows nothing of training.
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import _columns
-from ._runtime import check_random_state, chunks, seed_sequence, torch_generator
-from .diffusion import GaussianDiffusion
+from ._columns import paste_given
+from ._model import FittedModel
+from ._runtime import check_sample_seed, seed_sequence, torch_generator
 from .samplers import (
-    Inpainting,
     check_guidance_scale,
-    classifier_free_guidance,
     make_sampler,
-    sample_loop,
 )
 
 __all__ = ["SamplingMixin"]
@@ -51,34 +47,15 @@ def _check_count(value, name):
 class SamplingMixin:
     """``sample`` and ``sample_trajectory`` for a fitted :class:`~skddpm.DiffusionGenerator`."""
 
-    def _label_indices(self, y, n_samples):
-        """Indices of the classes in ``y``, one per row, or None for unconditional rows."""
-        if y is None:
-            return None
-        if not hasattr(self, "classes_"):
-            raise ValueError(
-                "y was given, but this DiffusionGenerator was fitted without labels; "
-                "fit it with fit(X, y) to sample by class."
-            )
-        indices = _columns.label_indices(self.classes_, y, n_samples)
-        return torch.as_tensor(indices, device=self.device_)
-
     def _given_frame(self, given, n_samples):
         """``given`` validated against the fitted columns, as a DataFrame."""
-        frame, _ = self._validate_X(given, reset=False)
+        frame, _ = self.validate_table(given, name="given")
         if frame.shape[0] not in (1, n_samples):
             raise ValueError(
                 f"given has {frame.shape[0]} rows but n_samples={n_samples}; pass one row "
                 "to fix the same cells in every sample, or n_samples=len(given)."
             )
         return frame
-
-    def _given_block(self, frame, n_samples, fill):
-        """A given frame as :func:`~skddpm._columns.encode_given` blocks of ``n_samples`` rows."""
-        blocks = _columns.encode_given(self._fitted_columns(), frame, fill=fill)
-        if frame.shape[0] == 1:
-            blocks = tuple(None if b is None else np.repeat(b, n_samples, axis=0) for b in blocks)
-        return blocks
 
     def _draw(
         self, n_samples, y, guidance_scale, method, steps, eta, random_state, trajectory,
@@ -97,103 +74,26 @@ class SamplingMixin:
         corrector_steps = _check_count(corrector_steps, "corrector_steps")
         blocks = None
         if given is not None:
-            blocks = self._given_block(given, n_samples, fill)
-        random_state = check_random_state(random_state)
-        labels = self._label_indices(y, n_samples)
+            # One given row stays one row here; each chunk repeats it for its rows.
+            blocks = self.encoder_.encode_given(given, fill=fill)
+        random_state = check_sample_seed(random_state)
+        model = FittedModel.of(self)
+        labels = model.label_indices(y, n_samples)
         sampler = make_sampler(method, self.noise_schedule_.timesteps, steps=steps, eta=eta)
         check_guidance_scale(guidance_scale, labels is not None)
-        network = self._sampling_network()
-        diffusion = self._diffusion(torch.float32)
-        clip = self._clip_range(torch.float32)
-        n_inputs, _ = self._network_inputs()
         sequence = seed_sequence(random_state if random_state is not None else self.random_state)
-        generator = torch_generator(sequence, self.device_)
-        if labels is None and hasattr(self, "classes_"):
-            labels = self._draw_labels(n_samples, generator)
-        parts = []
-        with torch.inference_mode():
-            for start, stop in chunks(n_samples, self.verbose, "sample"):
-                noise = torch.randn(
-                    (stop - start, n_inputs), generator=generator, device=self.device_
-                )
-                model = network
-                if labels is not None:
-                    model = classifier_free_guidance(
-                        network, labels[start:stop], len(self.classes_), guidance_scale
-                    )
-                condition = None
-                if blocks is not None:
-                    Z, known, allowed = (
-                        None if b is None else torch.as_tensor(
-                            b[start:stop], dtype=torch.float32, device=self.device_
-                        )
-                        for b in blocks
-                    )  # fmt: skip
-                    condition = Inpainting(
-                        Z, known, allowed=allowed, jumps=jumps, corrector_steps=corrector_steps
-                    )
-                out = sample_loop(
-                    diffusion, model, noise, generator=generator, method=sampler, clip=clip,
-                    trajectory=trajectory, condition=condition,
-                )  # fmt: skip
-                if trajectory:
-                    parts.append([self._codes(part) for part in out[1:]])
-                else:
-                    parts.append(out.cpu().numpy().astype(np.float64))
-        if trajectory:
-            return tuple(np.concatenate(chain, axis=1) for chain in zip(*parts))
-        return np.concatenate(parts)
-
-    def _draw_labels(self, n_samples, generator):
-        """Classes for rows drawn without ``y``, in the proportions seen at fit."""
-        prior = torch.as_tensor(self.class_prior_, dtype=torch.float32, device=self.device_)
-        return torch.multinomial(prior, n_samples, replacement=True, generator=generator)
-
-    def _sampling_network(self):
-        """The EMA weights when there are some, else the trained ones, in eval mode."""
-        network = self.ema_network_ if self.ema_network_ is not None else self.network_
-        return network.eval()
-
-    def _diffusion(self, dtype):
-        return GaussianDiffusion(
-            self.noise_schedule_,
-            self.prediction_type,
-            self.device_,
-            dtype=dtype,
-            variance_type=self.variance_type,
-            categories=_columns.layout(self._fitted_columns())[1],
-        )
-
-    def _clip_range(self, dtype):
-        """The fitted range of each numeric column in the model's units, or None.
-
-        A column with no observed value has no range: 0 stands in, as for its cells.
-        """
-        if not self.clip_sample:
-            return None
-        numeric = ~self.is_categorical_
-        columns = self._fitted_columns()
-        return tuple(
-            torch.as_tensor(
-                np.nan_to_num(_columns.numbers_to_model(columns, v[numeric][None, :])[0]),
-                dtype=dtype,
-                device=self.device_,
-            )
-            for v in (self.data_min_, self.data_max_)
-        )
-
-    def _codes(self, x):
-        """A chain's states (n_steps, n, width) as :func:`~skddpm._columns.to_codes` rows."""
-        steps = x.cpu().numpy().astype(np.float64)
-        rows = _columns.to_codes(self._fitted_columns(), steps.reshape(-1, steps.shape[-1]))
-        return rows.reshape(*steps.shape[:-1], -1)
+        return model.draw(
+            n_samples, labels=labels, guidance_scale=guidance_scale, sampler=sampler,
+            generator=torch_generator(sequence, self.device_), given=blocks, jumps=jumps,
+            corrector_steps=corrector_steps, trajectory=trajectory,
+        )  # fmt: skip
 
     def _to_user_table(self, Z, given=None):
         """Rows of the model's block as ``sample`` returns them: a DataFrame like the
         training one, or an array of its dtype; the cells of a ``given`` frame as given."""
-        frame = _columns.decode(self._fitted_columns(), Z, clip=self.clip_sample)
+        frame = self.encoder_.decode(Z, clip=self.clip_sample)
         if given is not None:
-            frame = _columns.paste_given(frame, given)
+            frame = paste_given(frame, given)
         if self._output_dtype is None:
             return frame
         return frame.to_numpy(dtype=self._output_dtype)
@@ -203,6 +103,7 @@ class SamplingMixin:
         n_samples=1,
         *,
         given=None,
+        allow_missing=True,
         jumps=0,
         corrector_steps=3,
         y=None,
@@ -226,12 +127,20 @@ class SamplingMixin:
             in the reverse chain (RePaint, Lugmayr et al. 2022). One row fixes the
             same cells in every sample. A free cell of a column that had missing
             values at fit may come out missing, at the model's conditional rate
-            (:class:`~skddpm.DiffusionImputer` draws values only). A given number
-            outside the range seen at fit is warned about.
+            (``allow_missing=False`` draws values only). A given number outside the
+            range seen at fit is warned about.
+        allow_missing : bool, default=True
+            With ``given``: whether a free cell may come out missing, at the model's
+            conditional rate (as rows of the table do). False draws a value in every
+            free cell, as :class:`~skddpm.DiffusionImputer` does.
         jumps : int, default=0
             With ``given``: RePaint's resampling jumps. Each step is undone and
             redone ``jumps`` more times, for ``1 + jumps`` times the network calls;
             see :ref:`imputation` for what they buy.
+        corrector_steps : int, default=3
+            With ``given``: Langevin corrector steps (Song et al. 2021) on the free
+            numbers after each reverse step, so they follow the model's conditional
+            given the fixed cells; each costs a network call. 0 is replacement alone.
         y : label or array-like of shape (n_samples,), default=None
             For a model fitted with labels: the class of every row, or one class for
             all of them. None draws from the whole table: each row's class is drawn
@@ -271,17 +180,9 @@ class SamplingMixin:
         out = self._draw(
             n_samples, y, guidance_scale, method, steps, eta, random_state, False,
             given=given, jumps=jumps, corrector_steps=corrector_steps,
+            fill=not allow_missing,
         )  # fmt: skip
         return self._to_user_table(out, given)
-
-    def _fill(self, frame, *, random_state, jumps, corrector_steps):
-        """The missing cells of a validated ``frame`` drawn given its other cells: values
-        only, never missing ones (for :class:`~skddpm.DiffusionImputer`)."""
-        out = self._draw(
-            frame.shape[0], None, 1.0, "ddpm", None, None, random_state, False,
-            given=frame, jumps=jumps, corrector_steps=corrector_steps, fill=True,
-        )  # fmt: skip
-        return self._to_user_table(out, frame)
 
     def sample_trajectory(
         self,

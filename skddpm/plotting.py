@@ -247,6 +247,24 @@ def _schedule_of(source):
     return NoiseSchedule(source, warn=False)
 
 
+def _model_units(generator, X, columns):
+    """The numeric columns of X as a fitted generator's network sees them (quantile maps
+    and scaling applied), and the positions of ``columns`` among them."""
+    frame, _ = generator.validate_table(X)
+    i, j = _check_columns(columns, frame.shape[1])
+    categorical = [c for c in (i, j) if generator.is_categorical_[c]]
+    if categorical:
+        numeric = np.flatnonzero(~generator.is_categorical_).tolist()
+        raise ValueError(
+            f"Column {categorical[0]} is categorical: its forward process moves it between "
+            "levels, which a scatter plot cannot show. Pick two numeric columns, among "
+            f"{numeric}, with columns=(i, j)."
+        )
+    numeric = np.flatnonzero(~generator.is_categorical_)
+    Z = generator.encoder_.model_units(frame)
+    return Z, (int(np.searchsorted(numeric, i)), int(np.searchsorted(numeric, j)))
+
+
 def plot_forward_process(X, schedule, *, steps=None, columns=(0, 1), random_state=None,
                          axes=None, **scatter_kw):  # fmt: skip
     """The data noised by the forward process, ``x_t = √ᾱ_t x₀ + √(1 - ᾱ_t) ε``.
@@ -254,8 +272,9 @@ def plot_forward_process(X, schedule, *, steps=None, columns=(0, 1), random_stat
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        The data ``x₀``. With a fitted generator as ``schedule`` it is first
-        standardized as the generator does, since that is where the noise is added.
+        The data ``x₀``. With a fitted generator as ``schedule`` its numeric columns
+        are first put in the model's units (quantile-mapped where the generator maps
+        them, then standardized), since that is where the noise is added.
     schedule : DiffusionGenerator, NoiseSchedule or array-like of betas
         The process to run.
     steps : sequence of int, default=None
@@ -273,10 +292,11 @@ def plot_forward_process(X, schedule, *, steps=None, columns=(0, 1), random_stat
     axes : ndarray of matplotlib Axes
     """
     noise_schedule = _schedule_of(schedule)
-    X = np.asarray(X, dtype=float)
-    if hasattr(schedule, "mean_"):
-        X = (X - schedule.mean_) / schedule.scale_
-    i, j = _check_columns(columns, X.shape[1])
+    if hasattr(schedule, "encoder_"):
+        X, (i, j) = _model_units(schedule, X, columns)
+    else:
+        X = np.asarray(X, dtype=float)
+        i, j = _check_columns(columns, X.shape[1])
     T = noise_schedule.timesteps
     steps = sorted({0, T // 10, T // 4, T // 2, T}) if steps is None else list(steps)
     bad = [t for t in steps if not 0 <= t <= T]

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "BETA_SCHEDULES",
     "NoiseSchedule",
+    "betas_for",
     "make_beta_schedule",
     "mix_forward",
     "mix_posterior_mean",
@@ -259,3 +260,39 @@ class NoiseSchedule:
             f"NoiseSchedule(timesteps={self.timesteps}, "
             f"alphas_cumprod[T]={self.alphas_cumprod[-1]:.3g})"
         )
+
+
+def betas_for(beta_schedule, timesteps, beta_start=1e-4, beta_end=0.02):
+    """The betas that a ``DiffusionGenerator``'s process parameters describe.
+
+    A built-in schedule's name with its ends (the cosine schedule has none, and warns
+    when they are given), or an array of betas of length ``timesteps``.
+    """
+    if isinstance(beta_schedule, str):
+        defaults = {"beta_start": 1e-4, "beta_end": 0.02}
+        given = [
+            f"{name}={value!r}"
+            for name, value in (("beta_start", beta_start), ("beta_end", beta_end))
+            if value != defaults[name]
+        ]
+        if beta_schedule == "cosine" and given:
+            warnings.warn(
+                f"beta_schedule='cosine' ignores {' and '.join(given)}; pass "
+                "beta_schedule='linear' (or 'quadratic', 'sigmoid') to use them.",
+                UserWarning,
+                stacklevel=5,
+            )
+        if beta_schedule != "cosine" and beta_start > beta_end:
+            raise ValueError(
+                f"beta_start={beta_start} is larger than beta_end={beta_end}; "
+                "the noise must grow with t, so swap them."
+            )
+        return make_beta_schedule(beta_schedule, timesteps, beta_start, beta_end)
+    betas = np.asarray(beta_schedule, dtype=np.float64)
+    if betas.ndim != 1 or betas.size != timesteps:
+        raise ValueError(
+            f"The 'beta_schedule' array has shape {betas.shape} but timesteps="
+            f"{timesteps}; pass a 1-D array of length timesteps, or "
+            f"timesteps={betas.size}."
+        )
+    return betas

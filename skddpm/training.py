@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 
 import torch
 
+# The first torch.optim optimizer of a process imports torch._dynamo (and sympy), about
+# a second on a laptop CPU. An interrupt (Ctrl-C) inside that import leaves sympy half
+# imported, and every later fit in the process fails ("module 'sympy' has no attribute
+# 'core'"). Importing it with this module puts that second where no fit can be stopped.
+import torch._dynamo
+
 __all__ = [
     "EMA",
     "TrainingState",

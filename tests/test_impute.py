@@ -104,7 +104,7 @@ def test_a_free_cell_of_a_column_with_missing_values_may_come_out_missing():
 
 def test_given_with_the_wrong_width_names_it():
     model = tiny().fit(correlated(100))
-    with pytest.raises(ValueError, match="X has 3 features"):
+    with pytest.raises(ValueError, match="given has 3 features"):
         model.sample(2, given=np.zeros((2, 3)))
 
 

@@ -256,12 +256,13 @@ def test_load_a_file_with_a_changed_header(model_file):
 
 def test_load_a_file_from_a_newer_version(tmp_path, monkeypatch, conditional):
     path = tmp_path / "future.skddpm"
-    monkeypatch.setattr(persistence, "FORMAT_VERSION", 2)
+    newer = persistence.FORMAT_VERSION + 1
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", newer)
     conditional.save(path)
     monkeypatch.undo()
     with pytest.raises(
         ValueError,
-        match="in model format 2, newer than the format 1 that this skddpm .* reads. Upgrade skddpm",
+        match=rf"in model format {newer}, newer than the format {newer - 1} that this skddpm .* reads. Upgrade skddpm",
     ):
         DiffusionGenerator.load(path)
 

@@ -376,28 +376,26 @@ def test_an_empty_dataframe_is_refused():
 
 
 def _quantile_columns(values):
-    from skddpm import _columns
+    from skddpm._columns import TableEncoder
 
     frame = pd.DataFrame({"v": values})
-    return _columns.fit_columns(frame, np.array([False]), False, "quantile"), frame
+    return TableEncoder.fit(frame, np.array([False]), False, "quantile"), frame
 
 
 def test_the_quantile_map_inverts_and_its_log_jacobian_is_its_slope():
-    from skddpm import _columns
-
     x = np.random.default_rng(0).lognormal(size=800)
     columns, _ = _quantile_columns(x)
-    z = _columns.numbers_to_model(columns, x[:, None])
+    z = columns.to_model_units(x[:, None])
     assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.05  # normal scores
-    np.testing.assert_allclose(_columns.numbers_from_model(columns, z)[:, 0], x, rtol=1e-9)
+    np.testing.assert_allclose(columns.from_model_units(z)[:, 0], x, rtol=1e-9)
     points = np.array([0.3, 1.1, 4.0, 60.0])  # the last beyond the range seen at fit
     h = 1e-6
     slope = (
-        _columns.numbers_to_model(columns, (points + h)[:, None])
-        - _columns.numbers_to_model(columns, (points - h)[:, None])
+        columns.to_model_units((points + h)[:, None])
+        - columns.to_model_units((points - h)[:, None])
     )[:, 0] / (2 * h)
     np.testing.assert_allclose(
-        _columns.log_jacobian(columns, pd.DataFrame({"v": points})), np.log(slope), rtol=1e-5
+        columns.log_jacobian(pd.DataFrame({"v": points})), np.log(slope), rtol=1e-5
     )
 
 
@@ -405,11 +403,9 @@ def test_values_the_data_piles_on_come_back_piled():
     # A column on a grid of 0.5 with heaps at whole numbers, as prices and sizes are.
     rng = np.random.default_rng(0)
     grid = np.round(rng.gamma(3.0, 2.0, size=3000) * 2) / 2
-    from skddpm import _columns
-
     columns, _ = _quantile_columns(grid)
     z = rng.normal(size=(4000, 1))
-    back = _columns.numbers_from_model(columns, z)[:, 0]
+    back = columns.from_model_units(z)[:, 0]
     on_grid = np.isclose(back * 2, np.round(back * 2))
     assert on_grid.mean() > 0.9
 
