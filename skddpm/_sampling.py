@@ -1,8 +1,8 @@
 """The fitted generator's sampling methods: ``sample`` and ``sample_trajectory``.
 
-A mixin of :class:`~skddpm.DiffusionGenerator`: it reads the fitted attributes (the
-network, the schedule, the columns' scaling, the classes) and runs the sampler of the
-diffusion module chunk by chunk. It knows nothing of training.
+A mixin of :class:`~skddpm.DiffusionGenerator`: it validates the arguments, has the
+fitted model (:class:`~skddpm._model.FittedModel`) draw rows in its block, and decodes
+them with the table encoder. It knows nothing of training.
 """
 
 import numbers
