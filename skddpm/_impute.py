@@ -17,7 +17,15 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._estimator import DiffusionGenerator
-from ._persistence import decode, encode, read_model_file, restore_state, write_model_file
+from ._persistence import (
+    decode,
+    encode,
+    export_state,
+    read_model_file,
+    rebuilding,
+    restore_state,
+    write_model_file,
+)
 from ._runtime import draw_seed
 from ._validation import as_frame, validate_table
 
@@ -335,8 +343,6 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         -------
         self : DiffusionImputer
         """
-        from ._persistence import export_state
-
         check_is_fitted(self)
         state, tensors = export_state(self.generator_)
         own = {k: v for k, v in self.__dict__.items() if k not in ("generator", "generator_")}
@@ -344,7 +350,7 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
             "state": encode(state, "DiffusionGenerator"),
             "imputer": encode(own, "DiffusionImputer"),
         }
-        write_model_file(path, content, tensors)
+        write_model_file(path, "DiffusionImputer", content, tensors)
         return self
 
     @classmethod
@@ -361,16 +367,12 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         -------
         imputer : DiffusionImputer
         """
-        content, tensors = read_model_file(path)
-        if "imputer" not in content:
-            raise ValueError(
-                f"{str(path)!r} holds a DiffusionGenerator, not a DiffusionImputer; read it "
-                "with DiffusionGenerator.load."
-            )
+        content, tensors = read_model_file(path, "DiffusionImputer", device=device)
         generator = DiffusionGenerator.__new__(DiffusionGenerator)
-        restore_state(generator, decode(content["state"]), tensors, device)
         imputer = cls.__new__(cls)
-        imputer.__dict__.update(decode(content["imputer"]))
+        with rebuilding(path):
+            restore_state(generator, decode(content["state"]), tensors, device)
+            imputer.__dict__.update(decode(content["imputer"]))
         imputer.generator = clone(generator)
         imputer.generator_ = generator
         return imputer

@@ -12,6 +12,7 @@ and nothing is unpickled. A SHA-256 digest over the JSON and every tensor catche
 file changed or cut short after it was written.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ __all__ = [
     "encode",
     "export_state",
     "read_model_file",
+    "rebuilding",
     "restore_state",
     "write_model_file",
 ]
@@ -48,7 +50,8 @@ TORCH_ATTRIBUTES = ("network_", "ema_network_", "optimizer_", "device_")
 # Bump when a file written by this version cannot be read by an older one. Format 2
 # (skddpm 0.2) keeps the columns as one table encoder; format 1 files still load.
 FORMAT_VERSION = 2
-_FORMAT = "skddpm.DiffusionGenerator"
+# Each class that saves itself writes its own format tag, and loading refuses another's.
+_FORMATS = ("DiffusionGenerator", "DiffusionImputer")
 
 # A safetensors file starts with the length of its JSON header; ours are kilobytes.
 _MAX_HEADER_BYTES = 100 * 2**20
@@ -226,7 +229,7 @@ class PersistenceMixin:
         check_is_fitted(self)
         state, tensors = export_state(self)
         content = {"state": encode(state, type(self).__name__)}
-        write_model_file(path, content, tensors)
+        write_model_file(path, "DiffusionGenerator", content, tensors)
         return self
 
     @classmethod
@@ -255,19 +258,23 @@ class PersistenceMixin:
             The file is not a model, is truncated or was changed after it was saved,
             or comes from a newer skddpm.
         """
-        if device is not None:
-            resolve_device(device)
-        content, tensors = read_model_file(path)
+        content, tensors = read_model_file(path, "DiffusionGenerator", device=device)
         model = cls.__new__(cls)
-        try:
-            state = decode(content["state"])
-            restore_state(model, state, tensors, device)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ValueError(
-                f"{str(path)!r} holds a skddpm model that this version cannot rebuild "
-                f"({type(exc).__name__}: {exc}). Save it again with this version."
-            ) from None
+        with rebuilding(path):
+            restore_state(model, decode(content["state"]), tensors, device)
         return model
+
+
+@contextlib.contextmanager
+def rebuilding(path):
+    """Turn a failure to rebuild a model from a file that read well into one clear error."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} holds a skddpm model that this version cannot rebuild "
+            f"({type(exc).__name__}: {exc}). Save it again with this version."
+        ) from None
 
 
 def encode(value, name="value"):
@@ -360,9 +367,10 @@ def _digest(header, tensors):
     return digest.hexdigest()
 
 
-def write_model_file(path, content, tensors):
+def write_model_file(path, kind, content, tensors):
     """Write ``content`` (JSON-able) and CPU ``tensors`` (each with a storage of its own,
-    as :func:`export_state` makes them) to ``path`` in one step."""
+    as :func:`export_state` makes them) to ``path`` in one step, tagged as a ``kind``
+    (one of the class names in ``_FORMATS``)."""
     from safetensors.torch import save
 
     from . import __version__
@@ -375,7 +383,11 @@ def write_model_file(path, content, tensors):
         )
     if path.is_dir():
         raise IsADirectoryError(f"Cannot save to {str(path)!r}: it is a folder; add a file name.")
-    versions = {"format": _FORMAT, "format_version": FORMAT_VERSION, "skddpm_version": __version__}
+    versions = {
+        "format": f"skddpm.{kind}",
+        "format_version": FORMAT_VERSION,
+        "skddpm_version": __version__,
+    }
     header = json.dumps({**versions, **content})
     metadata = {"skddpm": header, "sha256": _digest(header, tensors)}
     data = save(tensors, metadata=metadata)
@@ -392,12 +404,16 @@ def write_model_file(path, content, tensors):
         raise
 
 
-def read_model_file(path):
-    """``(content, tensors)`` from a file :func:`write_model_file` wrote, or a clear error."""
+def read_model_file(path, kind, *, device=None):
+    """``(content, tensors)`` from a file :func:`write_model_file` wrote as a ``kind``,
+    or a clear error (one that names the right class where the file holds another).
+    ``device``, the one a load asks for, is checked first."""
     from safetensors import SafetensorError, safe_open
 
     from . import __version__
 
+    if device is not None:
+        resolve_device(device)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No model file at {str(path)!r}: check the path.")
@@ -408,10 +424,10 @@ def read_model_file(path):
     with open(path, "rb") as file:
         start = file.read(9)
     if len(start) < 9 or start[8:9] != b"{":
-        raise ValueError(f"{not_a_model}; DiffusionGenerator.save writes those.")
+        raise ValueError(f"{not_a_model}; {kind}.save writes those.")
     (header_bytes,) = struct.unpack("<Q", start[:8])
     if header_bytes > _MAX_HEADER_BYTES:
-        raise ValueError(f"{not_a_model}; DiffusionGenerator.save writes those.")
+        raise ValueError(f"{not_a_model}; {kind}.save writes those.")
     if 8 + header_bytes > size:
         raise ValueError(
             f"{str(path)!r} is truncated: it ends inside its header ({size} bytes). "
@@ -435,8 +451,12 @@ def read_model_file(path):
             "was changed or cut short after it was saved. Save the model again."
         )
     content = json.loads(header)
-    if content.get("format") != _FORMAT:
-        raise ValueError(f"{not_a_model}: its format is {content.get('format')!r}.")
+    tag = content.get("format")
+    if tag == "skddpm.DiffusionGenerator" and "imputer" in content:
+        tag = "skddpm.DiffusionImputer"  # skddpm 0.1 tagged an imputer's file so
+    held = tag.removeprefix("skddpm.") if isinstance(tag, str) else None
+    if held not in _FORMATS or tag != f"skddpm.{held}":
+        raise ValueError(f"{not_a_model}: its format is {tag!r}.")
     version = content.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(
@@ -444,4 +464,6 @@ def read_model_file(path):
             f"format {version}, newer than the format {FORMAT_VERSION} that this skddpm "
             f"{__version__} reads. Upgrade skddpm to load it."
         )
+    if held != kind:
+        raise ValueError(f"{str(path)!r} holds a {held}, not a {kind}; read it with {held}.load.")
     return content, tensors

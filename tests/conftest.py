@@ -1,8 +1,9 @@
-"""Shared test configuration: the tiny model every test file fits, and the GPU marker.
+"""Shared test fixtures: the tiny model every test file fits, and the GPU marker.
 
-``from conftest import TINY, tiny`` in a test module gives the one tiny configuration:
-a model small enough to fit in a fraction of a second, at a ``timesteps`` where the
-linear schedule clips no beta (T >= 21).
+A test asks for ``tiny`` and calls it, ``tiny(max_iter=5)``, to get a DiffusionGenerator
+small enough to fit in a fraction of a second, at a ``timesteps`` where the linear schedule
+clips no beta (T >= 21); keyword arguments override the tiny configuration. A test module
+that needs another base overrides the fixture (``def tiny(tiny)``), as pytest allows.
 """
 
 import pytest
@@ -20,9 +21,14 @@ TINY = dict(
 )
 
 
-def tiny(**params):
-    """A DiffusionGenerator with the tiny configuration, ``params`` overriding it."""
-    return DiffusionGenerator(**{**TINY, **params})
+@pytest.fixture(scope="session")
+def tiny():
+    """A factory of DiffusionGenerators with the tiny configuration, overridable by keyword."""
+
+    def make(**params):
+        return DiffusionGenerator(**{**TINY, **params})
+
+    return make
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,6 +1,7 @@
 """The command line, run as users run it: a subprocess, one-line errors, exit codes."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -84,6 +85,7 @@ def test_score_matches_columns_by_name(model, data, tmp_path, capsys):
     assert first == second
 
 
+@pytest.mark.slow
 def test_demo_writes_pictures_and_prints_quality(tmp_path, capsys):
     demo(tmp_path / "out", n_samples=400, hidden_layer_sizes=(32, 32), max_iter=20)
     printed = capsys.readouterr().out
@@ -110,28 +112,43 @@ def one_line_error(result):
     return lines[0]
 
 
-def test_bad_inputs_give_one_line_errors(tmp_path, data):
+BAD_INPUTS = {
+    "a missing file": (("fit", "{tmp}/missing.csv", "-o", "{tmp}/m"), "no file at '.*missing.csv'"),
+    "an unknown categorical column": (
+        ("fit", "{dates}", "-o", "{tmp}/m", "--param", "categorical_features=['c']"),
+        "categorical_features names 'c', which is not a column of X",
+    ),
+    "a misspelt parameter": (
+        ("fit", "{data}", "-o", "{tmp}/m", "--param", "timestep=4"),
+        "no parameter 'timestep'; did you mean 'timesteps'",
+    ),
+    "a parameter of the wrong type": (
+        ("fit", "{data}", "-o", "{tmp}/m", "--labels", "kind", "--param", "timesteps=abc"),
+        "The 'timesteps' parameter of DiffusionGenerator must be",
+    ),
+    "a table for a model": (
+        ("sample", "{data}", "-o", "{tmp}/s.csv"),
+        "is not a skddpm model file",
+    ),
+    "no model file": (("score", "{tmp}/nowhere.skddpm", "{data}"), "No model file at"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_give_one_line_errors(case, tmp_path, data, capsys):
     dates = write(tmp_path / "dates.csv", ["a", "b"], [["1", "2"], ["2", "3"]])
-    cases = [
-        (("fit", tmp_path / "missing.csv", "-o", tmp_path / "m"), "no file at '.*missing.csv'"),
-        (
-            ("fit", dates, "-o", tmp_path / "m", "--param", "categorical_features=['c']"),
-            "categorical_features names 'c', which is not a column of X",
-        ),
-        (
-            ("fit", data, "-o", tmp_path / "m", "--param", "timestep=4"),
-            "no parameter 'timestep'; did you mean 'timesteps'",
-        ),
-        (
-            ("fit", data, "-o", tmp_path / "m", "--labels", "kind", "--param", "timesteps=abc"),
-            "The 'timesteps' parameter of DiffusionGenerator must be",
-        ),
-        (("sample", data, "-o", tmp_path / "s.csv"), "is not a skddpm model file"),
-        (("score", tmp_path / "nowhere.skddpm", data), "No model file at"),
-    ]
-    for args, pattern in cases:
-        line = one_line_error(run(*args))
-        assert __import__("re").search(pattern, line), (pattern, line)
+    args, pattern = BAD_INPUTS[case]
+    args = [a.format(tmp=tmp_path, dates=dates, data=data) for a in args]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert re.search(pattern, lines[0]), (pattern, lines[0])
+
+
+def test_a_subprocess_error_is_one_line_without_a_traceback(tmp_path):
+    line = one_line_error(run("fit", tmp_path / "missing.csv", "-o", tmp_path / "m"))
+    assert re.search("no file at '.*missing.csv'", line)
 
 
 def test_in_process_errors_name_the_problem(model, tmp_path, capsys):

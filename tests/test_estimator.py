@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import tiny
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -23,7 +22,7 @@ def spiral():
 
 
 @pytest.fixture(scope="module")
-def fitted(spiral):
+def fitted(tiny, spiral):
     return tiny().fit(spiral)
 
 
@@ -56,14 +55,14 @@ def test_fitted_attributes(fitted, spiral):
 
 
 @pytest.mark.slow
-def test_training_lowers_the_loss():
+def test_training_lowers_the_loss(tiny):
     X = make_spiral(2000, random_state=0)[0]
     gen = tiny(max_iter=30, learning_rate="constant").fit(X)
     assert np.mean(gen.loss_curve_[-5:]) < 0.7 * np.mean(gen.loss_curve_[:2])
 
 
 @pytest.mark.slow
-def test_learns_a_gaussian():
+def test_learns_a_gaussian(tiny):
     rng = np.random.default_rng(0)
     X = rng.normal([10.0, -3.0], [2.0, 0.5], size=(3000, 2))
     gen = tiny(timesteps=30, max_iter=40).fit(X)
@@ -75,24 +74,24 @@ def test_learns_a_gaussian():
 
 @pytest.mark.parametrize("prediction_type", ["epsilon", "sample", "v_prediction", "mean"])
 @pytest.mark.parametrize("loss", ["mse", "l1", "huber"])
-def test_every_prediction_type_and_loss_fits_and_samples(spiral, prediction_type, loss):
+def test_every_prediction_type_and_loss_fits_and_samples(tiny, spiral, prediction_type, loss):
     gen = tiny(prediction_type=prediction_type, loss=loss, max_iter=2).fit(spiral)
     assert np.isfinite(gen.sample(50)).all()
 
 
 @pytest.mark.parametrize("beta_schedule", ["linear", "cosine", "quadratic", "sigmoid"])
-def test_every_schedule_fits(spiral, beta_schedule):
+def test_every_schedule_fits(tiny, spiral, beta_schedule):
     gen = tiny(beta_schedule=beta_schedule, max_iter=1).fit(spiral)
     assert np.isfinite(gen.sample(20)).all()
 
 
-def test_beta_array_schedule(spiral):
+def test_beta_array_schedule(tiny, spiral):
     betas = np.linspace(0.05, 0.9, 25)
     gen = tiny(beta_schedule=betas).fit(spiral)
     np.testing.assert_allclose(gen.noise_schedule_.betas, betas)
 
 
-def test_the_cosine_schedule_says_it_ignores_beta_start_and_beta_end(spiral):
+def test_the_cosine_schedule_says_it_ignores_beta_start_and_beta_end(tiny, spiral):
     with pytest.warns(UserWarning, match=r"beta_schedule='cosine' ignores beta_end=0\.05; pass "
                       r"beta_schedule='linear'"):  # fmt: skip
         tiny(beta_end=0.05, max_iter=1).fit(spiral)
@@ -101,13 +100,13 @@ def test_the_cosine_schedule_says_it_ignores_beta_start_and_beta_end(spiral):
         tiny(max_iter=1).fit(spiral)
 
 
-def test_tutorial_schedule_warns_at_fit(spiral):
+def test_tutorial_schedule_warns_at_fit(tiny, spiral):
     with pytest.warns(UserWarning, match=r"alphas_cumprod\[T\]=0\.95"):
         tiny(timesteps=40, beta_schedule="linear", beta_start=8e-6, beta_end=9e-5,
              max_iter=1).fit(spiral)  # fmt: skip
 
 
-def test_network_options(spiral):
+def test_network_options(tiny, spiral):
     for kwargs in [
         dict(time_embedding="learned"),
         dict(residual=False),
@@ -144,7 +143,7 @@ def test_large_counts_are_drawn_in_chunks(fitted, monkeypatch):
 # -- what users give ---------------------------------------------------------------------
 
 
-def test_lists_ints_and_float32_just_work(spiral):
+def test_lists_ints_and_float32_just_work(tiny, spiral):
     assert tiny(max_iter=1).fit(spiral.tolist()).sample(3).dtype == np.float64
     X32 = spiral.astype(np.float32)
     assert tiny(max_iter=1).fit(X32).sample(3).dtype == np.float32
@@ -154,7 +153,7 @@ def test_lists_ints_and_float32_just_work(spiral):
     np.testing.assert_array_equal(S, np.round(S))
 
 
-def test_one_feature_and_a_constant_column():
+def test_one_feature_and_a_constant_column(tiny):
     rng = np.random.default_rng(0)
     X1 = rng.normal(size=(200, 1))
     assert tiny(max_iter=1).fit(X1).sample(5).shape == (5, 1)
@@ -163,7 +162,7 @@ def test_one_feature_and_a_constant_column():
     np.testing.assert_allclose(S[:, 1], 0.3)
 
 
-def test_whole_number_columns_come_back_whole_and_in_range():
+def test_whole_number_columns_come_back_whole_and_in_range(tiny):
     rng = np.random.default_rng(0)
     counts = rng.poisson(4.0, size=500).astype(float)
     X = np.column_stack([rng.normal(size=500), counts])
@@ -179,7 +178,7 @@ def test_whole_number_columns_come_back_whole_and_in_range():
     assert np.any(plain.sample(100)[:, 1] != np.round(plain.sample(100)[:, 1]))
 
 
-def test_dataframe_feature_names():
+def test_dataframe_feature_names(tiny):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"age": [20, 30, 40, 50] * 25, "income": np.linspace(1, 2, 100)})
     gen = tiny(max_iter=1).fit(df)
@@ -187,7 +186,7 @@ def test_dataframe_feature_names():
     assert gen.sample(4).shape == (4, 2)
 
 
-def test_pipeline_and_clone(spiral):
+def test_pipeline_and_clone(tiny, spiral):
     pipe = make_pipeline(StandardScaler(), tiny(max_iter=1)).fit(spiral)
     assert pipe[-1].n_features_in_ == 2
     cloned = clone(tiny(timesteps=17))
@@ -198,7 +197,7 @@ def test_pipeline_and_clone(spiral):
 # -- randomness --------------------------------------------------------------------------
 
 
-def test_random_state_makes_fit_and_sample_reproducible(spiral):
+def test_random_state_makes_fit_and_sample_reproducible(tiny, spiral):
     a = tiny().fit(spiral).sample(30)
     b = tiny().fit(spiral).sample(30)
     c = tiny(random_state=1).fit(spiral).sample(30)
@@ -217,7 +216,7 @@ def test_sample_random_state(fitted):
 
 
 @pytest.mark.parametrize("random_state", [0, None, np.random.RandomState(0)])
-def test_fit_and_sample_leave_global_random_states_untouched(spiral, random_state):
+def test_fit_and_sample_leave_global_random_states_untouched(tiny, spiral, random_state):
     np.random.seed(123)
     torch.manual_seed(123)
     numpy_state = np.random.get_state()
@@ -234,7 +233,7 @@ def test_fit_and_sample_leave_global_random_states_untouched(spiral, random_stat
 # -- training options --------------------------------------------------------------------
 
 
-def test_warm_start_continues(spiral):
+def test_warm_start_continues(tiny, spiral):
     gen = tiny(warm_start=True).fit(spiral)
     first = list(gen.loss_curve_)
     gen.fit(spiral)
@@ -245,31 +244,31 @@ def test_warm_start_continues(spiral):
     assert len(cold.loss_curve_) == 3
 
 
-def test_warm_start_refuses_a_changed_network(spiral):
+def test_warm_start_refuses_a_changed_network(tiny, spiral):
     gen = tiny(warm_start=True).fit(spiral)
     gen.set_params(timesteps=30)
     with pytest.raises(ValueError, match="timesteps changed.*warm_start=False"):
         gen.fit(spiral)
 
 
-def test_early_stopping_stops_and_keeps_the_best(spiral):
+def test_early_stopping_stops_and_keeps_the_best(tiny, spiral):
     gen = tiny(early_stopping=True, n_iter_no_change=2, tol=10.0, max_iter=50).fit(spiral)
     assert gen.n_iter_ == 3, "with a huge tol no epoch improves after the first"
     assert len(gen.validation_loss_curve_) == 3
 
 
-def test_batch_larger_than_the_data_warns(spiral):
+def test_batch_larger_than_the_data_warns(tiny, spiral):
     with pytest.warns(UserWarning, match=r"batch_size=5000 is larger than the 270 training rows"):
         gen = tiny(batch_size=5000, max_iter=1).fit(spiral)
     assert gen.n_iter_ == 1
 
 
-def test_no_validation_split(spiral):
+def test_no_validation_split(tiny, spiral):
     gen = tiny(validation_fraction=0.0).fit(spiral)
     assert gen.validation_loss_curve_ is None and gen.best_validation_loss_ is None
 
 
-def test_too_few_rows_for_validation_warns():
+def test_too_few_rows_for_validation_warns(tiny):
     with pytest.warns(
         UserWarning, match=r"validation_fraction=0\.1 of 3 rows leaves no validation"
     ):
@@ -283,14 +282,14 @@ def test_too_few_rows_for_validation_warns():
         tiny(early_stopping=True, validation_fraction=0.0).fit([[0.0], [1.0]])
 
 
-def test_divergence_names_the_learning_rate_and_epoch(spiral):
+def test_divergence_names_the_learning_rate_and_epoch(tiny, spiral):
     with pytest.raises(
         ValueError, match=r"loss became (nan|inf) in epoch \d+\. Lower learning_rate_init"
     ):
         tiny(learning_rate_init=1e12, learning_rate="constant", max_iter=20).fit(spiral * 1e6)
 
 
-def test_verbose_shows_a_progress_bar(spiral, capsys):
+def test_verbose_shows_a_progress_bar(tiny, spiral, capsys):
     tiny(verbose=True, max_iter=2).fit(spiral)
     err = capsys.readouterr().err
     assert "2/2" in err and "loss=" in err
@@ -299,7 +298,7 @@ def test_verbose_shows_a_progress_bar(spiral, capsys):
 # -- device ------------------------------------------------------------------------------
 
 
-def test_device_errors(spiral, monkeypatch):
+def test_device_errors(tiny, spiral, monkeypatch):
     with pytest.raises(
         ValueError, match="'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'tpu'"
     ):
@@ -317,7 +316,7 @@ def test_device_errors(spiral, monkeypatch):
 
 
 @pytest.mark.gpu
-def test_fit_and_sample_on_cuda(spiral):
+def test_fit_and_sample_on_cuda(tiny, spiral):
     gen = tiny(device="cuda", max_iter=2).fit(spiral)
     assert gen.device_.type == "cuda"
     assert next(gen.network_.parameters()).is_cuda
@@ -328,7 +327,7 @@ def test_fit_and_sample_on_cuda(spiral):
 
 
 @pytest.mark.gpu
-def test_conditional_ddim_and_warm_start_on_cuda(spiral):
+def test_conditional_ddim_and_warm_start_on_cuda(tiny, spiral):
     y = np.where(spiral[:, 0] > 0, "right", "left")
     gen = tiny(device="cuda", max_iter=2, warm_start=True).fit(spiral, y)
     gen.fit(spiral, y)  # continues on the device, fused Adam state included
@@ -355,12 +354,12 @@ def test_conditional_ddim_and_warm_start_on_cuda(spiral):
         (np.ones((5, 0)), ValueError, "Found array with 0 feature"),
     ],
 )
-def test_bad_X(X, error, match):
+def test_bad_X(tiny, X, error, match):
     with pytest.raises(error, match=match):
         tiny().fit(X)
 
 
-def test_a_column_of_dates_is_named_with_the_fix():
+def test_a_column_of_dates_is_named_with_the_fix(tiny):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "when": pd.date_range("2026-01-01", periods=3)})
     with pytest.raises(
@@ -402,7 +401,7 @@ def test_a_column_of_dates_is_named_with_the_fix():
         (dict(device=0), "'device' parameter"),
     ],
 )
-def test_bad_parameters(spiral, params, match):
+def test_bad_parameters(tiny, spiral, params, match):
     with pytest.raises(ValueError, match=match):
         tiny(**params).fit(spiral)
 
@@ -434,14 +433,14 @@ def test_methods_before_fit(method):
         getattr(DiffusionGenerator(), method)(5)
 
 
-def test_fit_failure_leaves_estimator_unfitted(spiral):
+def test_fit_failure_leaves_estimator_unfitted(tiny, spiral):
     gen = tiny(learning_rate_init=1e12, learning_rate="constant", max_iter=20)
     with pytest.raises(ValueError):
         gen.fit(spiral * 1e6)
     assert not hasattr(gen, "network_")
 
 
-def test_params_are_not_changed_by_fit(spiral):
+def test_params_are_not_changed_by_fit(tiny, spiral):
     gen = tiny(hidden_layer_sizes=[32, 32])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -453,7 +452,7 @@ def test_params_are_not_changed_by_fit(spiral):
 # -- warm starts ---------------------------------------------------------------------------
 
 
-def test_warm_start_trains_at_the_current_learning_rate(spiral):
+def test_warm_start_trains_at_the_current_learning_rate(tiny, spiral):
     gen = tiny(warm_start=True, learning_rate="constant", max_iter=2).fit(spiral)
     before = torch.cat([p.detach().flatten().clone() for p in gen.network_.parameters()])
     gen.set_params(learning_rate_init=1e-5, max_iter=1).fit(spiral)
@@ -469,7 +468,7 @@ class Interrupt(BaseException):
 
 
 @pytest.mark.parametrize("failure", ["interrupt", "divergence"])
-def test_a_failed_warm_fit_leaves_the_model_as_it_was(spiral, monkeypatch, failure):
+def test_a_failed_warm_fit_leaves_the_model_as_it_was(tiny, spiral, monkeypatch, failure):
     gen = tiny(warm_start=True, max_iter=2).fit(spiral)
     weights = {
         name: [p.detach().clone() for p in getattr(gen, name).parameters()]
@@ -502,7 +501,7 @@ def test_a_failed_warm_fit_leaves_the_model_as_it_was(spiral, monkeypatch, failu
 # -- short schedules and bad random states -------------------------------------------------
 
 
-def test_a_schedule_too_short_for_its_betas_warns_with_the_fix(spiral):
+def test_a_schedule_too_short_for_its_betas_warns_with_the_fix(tiny, spiral):
     with pytest.warns(
         UserWarning,
         match=r"beta_schedule='linear' with timesteps=10 gives 5 of 10 betas above 0\.999 "
@@ -526,7 +525,7 @@ def test_sample_names_a_bad_random_state(fitted, random_state):
             method(3, random_state=random_state)
 
 
-def test_a_continuous_y_is_refused_as_classifiers_refuse_it(spiral):
+def test_a_continuous_y_is_refused_as_classifiers_refuse_it(tiny, spiral):
     y = np.linspace(0.0, 1.0, len(spiral))
     with pytest.raises(
         ValueError,

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
@@ -27,7 +26,7 @@ def spiral():
 
 
 @pytest.fixture(scope="module")
-def fitted(spiral):
+def fitted(tiny, spiral):
     return tiny().fit(spiral)
 
 
@@ -136,7 +135,7 @@ def test_score_is_deterministic_and_row_by_row(fitted, spiral):
     assert twice[0] == twice[1]
 
 
-def test_score_is_in_the_datas_units(spiral):
+def test_score_is_in_the_datas_units(tiny, spiral):
     # Scaling X by 4 (exact in floating point) trains the same network on the same
     # standardized rows; the density of 4X is the density of X over 4² per row.
     a = tiny().fit(spiral)
@@ -147,7 +146,7 @@ def test_score_is_in_the_datas_units(spiral):
     )  # fmt: skip
 
 
-def test_score_through_a_pipeline_equals_score_alone(spiral):
+def test_score_through_a_pipeline_equals_score_alone(tiny, spiral):
     pipe = make_pipeline(StandardScaler(), tiny()).fit(spiral)
     alone = pipe[-1].score(pipe[0].transform(spiral[:50]))
     assert pipe.score(spiral[:50]) == alone
@@ -157,7 +156,7 @@ def test_score_through_a_pipeline_equals_score_alone(spiral):
 
 
 @pytest.mark.slow
-def test_training_raises_the_held_out_score():
+def test_training_raises_the_held_out_score(tiny):
     X, _ = make_spiral(3000, noise=0.3, random_state=0)
     held_out, _ = make_spiral(500, noise=0.3, random_state=1)
     barely = tiny(max_iter=1).fit(X)
@@ -166,7 +165,7 @@ def test_training_raises_the_held_out_score():
 
 
 @pytest.mark.slow
-def test_learns_a_gaussians_log_likelihood():
+def test_learns_a_gaussians_log_likelihood(tiny):
     # 1-D N(3, 2²): the bound of a trained model with fixed_large comes close to the
     # exact mean log-likelihood, from below.
     rng = np.random.default_rng(0)
@@ -199,7 +198,7 @@ def test_outliers_score_lower():
 
 
 @pytest.mark.slow
-def test_conditional_score_prefers_the_right_class():
+def test_conditional_score_prefers_the_right_class(tiny):
     rng = np.random.default_rng(0)
     y = np.array(["left", "right"] * 500)
     X = np.where(y[:, None] == "left", -3.0, 3.0) + rng.normal(size=(1000, 2))
@@ -249,7 +248,7 @@ def test_score_with_non_finite_rows(fitted, value, match):
         fitted.score_samples(X)
 
 
-def test_score_with_other_feature_names_warns(spiral):
+def test_score_with_other_feature_names_warns(tiny, spiral):
     gen = tiny().fit(pd.DataFrame(spiral, columns=["a", "b"]))
     with pytest.raises(ValueError, match="The feature names should match"):
         gen.score(pd.DataFrame(spiral[:5], columns=["a", "c"]))
@@ -265,7 +264,7 @@ def test_score_with_labels_on_an_unconditional_model(fitted, spiral):
         fitted.score(spiral[:5], np.zeros(5))
 
 
-def test_score_with_unknown_or_misshapen_labels():
+def test_score_with_unknown_or_misshapen_labels(tiny):
     rng = np.random.default_rng(0)
     gen = tiny().fit(rng.normal(size=(100, 2)), np.repeat(["a", "b"], 50))
     with pytest.raises(ValueError, match="y holds 'c', which is not one of the classes"):

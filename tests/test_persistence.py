@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny
 from sklearn.exceptions import NotFittedError
 
 import skddpm._persistence as persistence
@@ -28,12 +27,12 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def fitted(data):
+def fitted(tiny, data):
     return tiny().fit(data[0])
 
 
 @pytest.fixture(scope="module")
-def conditional(data):
+def conditional(tiny, data):
     return tiny().fit(*data)
 
 
@@ -90,7 +89,7 @@ def test_round_trip_keeps_every_fitted_attribute(how, tmp_path, conditional):
 
 
 @pytest.mark.parametrize("how", ["pickle", "save"])
-def test_warm_start_continues_a_restored_model_exactly(how, tmp_path, data):
+def test_warm_start_continues_a_restored_model_exactly(tiny, how, tmp_path, data):
     original = tiny(warm_start=True).fit(*data)
     restored = round_trips(tmp_path)[how](original)
     original.fit(*data)
@@ -100,7 +99,7 @@ def test_warm_start_continues_a_restored_model_exactly(how, tmp_path, data):
 
 
 @pytest.mark.parametrize("how", ["pickle", "save"])
-def test_unusual_parameters_and_inputs_survive(how, tmp_path):
+def test_unusual_parameters_and_inputs_survive(tiny, how, tmp_path):
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(size=(200, 2)).astype(np.float32), columns=["width", "depth"])
     betas = np.linspace(1e-2, 0.8, 25)
@@ -118,7 +117,7 @@ def test_unusual_parameters_and_inputs_survive(how, tmp_path):
     )
 
 
-def test_unfitted_estimator_pickles(tmp_path):
+def test_unfitted_estimator_pickles(tiny, tmp_path):
     restored = pickle.loads(pickle.dumps(tiny(timesteps=17)))
     assert restored.get_params()["timesteps"] == 17
     assert not hasattr(restored, "network_")
@@ -193,7 +192,7 @@ def test_unknown_tags_are_refused():
 # -- bad files -------------------------------------------------------------------------------
 
 
-def test_save_before_fit(tmp_path):
+def test_save_before_fit(tiny, tmp_path):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         tiny().save(tmp_path / "model.skddpm")
 
@@ -291,7 +290,7 @@ def test_a_failed_save_leaves_the_old_file(model_file, monkeypatch, conditional)
 
 
 @pytest.mark.gpu
-def test_cuda_model_round_trips_and_loads_where_there_is_no_gpu(tmp_path, data, monkeypatch):
+def test_cuda_model_round_trips_and_loads_where_there_is_no_gpu(tiny, tmp_path, data, monkeypatch):
     gen = tiny(device="cuda").fit(*data)
     for restore in round_trips(tmp_path).values():
         restored = restore(gen)
@@ -315,7 +314,7 @@ def test_cuda_model_round_trips_and_loads_where_there_is_no_gpu(tmp_path, data, 
 # -- what a model costs to ship, and who may read its file ----------------------------------
 
 
-def test_a_pickle_is_about_the_size_of_its_weights(data):
+def test_a_pickle_is_about_the_size_of_its_weights(tiny, data):
     # Each weight is a view into one flat tensor; pickling the views wrote the whole
     # flat storage once per view (18.5 MB for a default model, whose file is 1.4 MB).
     gen = tiny(hidden_layer_sizes=(128, 128), max_iter=1).fit(data[0])

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny
 from sklearn.exceptions import NotFittedError
 
 from skddpm import DiffusionImputer
@@ -30,7 +29,7 @@ def _table(n=300, seed=0):
     )
 
 
-def test_plot_forward_process_of_a_generator_draws_the_model_s_units():
+def test_plot_forward_process_of_a_generator_draws_the_model_s_units(tiny):
     import matplotlib.pyplot as plt
 
     df = _table(2000)
@@ -46,7 +45,7 @@ def test_plot_forward_process_of_a_generator_draws_the_model_s_units():
     plt.close("all")
 
 
-def test_the_imputer_leaves_the_global_random_states_alone():
+def test_the_imputer_leaves_the_global_random_states_alone(tiny):
     X = np.random.default_rng(0).normal(size=(200, 2))
     X[::5, 1] = np.nan
     np.random.seed(1)
@@ -60,7 +59,7 @@ def test_the_imputer_leaves_the_global_random_states_alone():
     assert torch.equal(torch_state, torch.get_rng_state())
 
 
-def test_a_failed_fit_leaves_the_fitted_model_as_it_was():
+def test_a_failed_fit_leaves_the_fitted_model_as_it_was(tiny):
     first = _table()
     gen = tiny(max_iter=1).fit(first)
     before = gen.score_samples(first.iloc[:10])
@@ -71,7 +70,7 @@ def test_a_failed_fit_leaves_the_fitted_model_as_it_was():
     np.testing.assert_array_equal(gen.score_samples(first.iloc[:10]), before)
 
 
-def test_an_interrupted_fit_leaves_the_fitted_model_as_it_was(monkeypatch):
+def test_an_interrupted_fit_leaves_the_fitted_model_as_it_was(tiny, monkeypatch):
     import skddpm._estimator as estimator_module
 
     first = _table()
@@ -87,7 +86,7 @@ def test_an_interrupted_fit_leaves_the_fitted_model_as_it_was(monkeypatch):
     assert gen.network_ is network and "length" not in gen.feature_names_in_
 
 
-def test_a_failed_cold_fit_leaves_the_generator_unfitted():
+def test_a_failed_cold_fit_leaves_the_generator_unfitted(tiny):
     gen = tiny(max_iter=1)
     with pytest.raises(ValueError, match="dtype datetime64"):
         gen.fit(_table().assign(when=pd.Timestamp("2026-01-01")))
@@ -96,18 +95,18 @@ def test_a_failed_cold_fit_leaves_the_generator_unfitted():
         gen.sample(2)
 
 
-def test_object_text_columns_come_back_as_object():
+def test_object_text_columns_come_back_as_object(tiny):
     df = _table().astype({"shade": object})
     out = tiny(max_iter=1).fit(df).sample(20)
     assert out.dtypes.to_dict() == df.dtypes.to_dict()
 
 
-def test_a_table_with_no_columns_is_refused_in_words():
+def test_a_table_with_no_columns_is_refused_in_words(tiny):
     with pytest.raises(ValueError, match=r"X is a DataFrame with no columns"):
         tiny(max_iter=1).fit(pd.DataFrame(index=range(5)))
 
 
-def test_save_to_a_missing_folder_names_the_user_s_path(tmp_path):
+def test_save_to_a_missing_folder_names_the_user_s_path(tiny, tmp_path):
     gen = tiny(max_iter=1).fit(np.random.default_rng(0).normal(size=(50, 2)))
     target = tmp_path / "no" / "such" / "m.skddpm"
     with pytest.raises(FileNotFoundError, match=r"Cannot save to .*m\.skddpm.*does not exist"):

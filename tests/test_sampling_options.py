@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY as SHARED_TINY
 
-from skddpm import DiffusionGenerator
 
-TINY = {**SHARED_TINY, "max_iter": 40}
+@pytest.fixture(scope="module")
+def tiny(tiny):
+    """The shared tiny model, trained long enough here to learn two blobs and their labels."""
+    return lambda **params: tiny(**{"max_iter": 40, **params})
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +21,14 @@ def blobs():
 
 
 @pytest.fixture(scope="module")
-def conditional(blobs):
+def conditional(tiny, blobs):
     X, y = blobs
-    return DiffusionGenerator(**TINY).fit(X, y)
+    return tiny().fit(X, y)
 
 
 @pytest.fixture(scope="module")
-def unconditional(blobs):
-    return DiffusionGenerator(**{**TINY, "max_iter": 2}).fit(blobs[0])
+def unconditional(tiny, blobs):
+    return tiny(max_iter=2).fit(blobs[0])
 
 
 def test_classes_like_a_classifier(conditional):
@@ -102,24 +103,24 @@ def test_ddim_default_steps(unconditional):
     assert unconditional.sample_trajectory(3, method="ddim")[0].shape == (11, 3, 2)
 
 
-def test_labels_of_other_kinds(blobs):
+def test_labels_of_other_kinds(tiny, blobs):
     X, y = blobs
-    gen = DiffusionGenerator(**{**TINY, "max_iter": 1}).fit(X, (y == "right").astype(int))
+    gen = tiny(max_iter=1).fit(X, (y == "right").astype(int))
     np.testing.assert_array_equal(gen.classes_, [0, 1])
     assert gen.sample(3, y=np.int64(1)).shape == (3, 2)
     assert gen.sample(3, y=[0, 1, 1]).shape == (3, 2)
 
 
-def test_refit_without_labels_forgets_the_classes(blobs):
+def test_refit_without_labels_forgets_the_classes(tiny, blobs):
     X, y = blobs
-    gen = DiffusionGenerator(**{**TINY, "max_iter": 1}).fit(X, y)
+    gen = tiny(max_iter=1).fit(X, y)
     gen.fit(X)
     assert not hasattr(gen, "classes_")
 
 
-def test_warm_start_refuses_other_classes(blobs):
+def test_warm_start_refuses_other_classes(tiny, blobs):
     X, y = blobs
-    gen = DiffusionGenerator(**{**TINY, "max_iter": 1, "warm_start": True}).fit(X, y)
+    gen = tiny(max_iter=1, warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="classes in y differ.*warm_start=False"):
         gen.fit(X, np.where(y == "left", "a", "b"))
 
@@ -143,7 +144,7 @@ def test_y_for_an_unconditional_model(unconditional):
         unconditional.sample(5, y="left")
 
 
-def test_y_of_the_wrong_length(conditional, blobs):
+def test_y_of_the_wrong_length(tiny, conditional, blobs):
     with pytest.raises(
         ValueError, match=r"y has shape \(2,\) but n_samples=3; pass one label for every row"
     ):
@@ -153,25 +154,25 @@ def test_y_of_the_wrong_length(conditional, blobs):
         ValueError,
         match=r"y must hold one label per row of X: expected shape \(1200,\), got \(10,\)",
     ):
-        DiffusionGenerator(**TINY).fit(X, y[:10])
+        tiny().fit(X, y[:10])
 
 
 @pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
-def test_missing_labels(blobs, missing):
+def test_missing_labels(tiny, blobs, missing):
     X, y = blobs
     y = y.astype(object)
     y[7] = missing
     with pytest.raises(
         ValueError, match=r"y holds a missing label \(None, NaN or pd\.NA\) at row 7"
     ):
-        DiffusionGenerator(**TINY).fit(X, y)
+        tiny().fit(X, y)
 
 
-def test_labels_that_cannot_be_sorted(blobs):
+def test_labels_that_cannot_be_sorted(tiny, blobs):
     X, _ = blobs
     mixed = np.array(["a", 1] * 600, dtype=object)
     with pytest.raises(TypeError, match="labels in y cannot be sorted.*labels of one kind"):
-        DiffusionGenerator(**TINY).fit(X, mixed)
+        tiny().fit(X, mixed)
 
 
 @pytest.mark.parametrize(
@@ -197,28 +198,28 @@ def test_bad_sampler_options(conditional, options, match):
         conditional.sample_trajectory(5, **options)
 
 
-def test_bad_cond_drop_prob(blobs):
+def test_bad_cond_drop_prob(tiny, blobs):
     X, y = blobs
     with pytest.raises(
         ValueError,
         match="'cond_drop_prob' parameter of DiffusionGenerator must be a float in the range \\[0.0, 1.0\\)",
     ):
-        DiffusionGenerator(**{**TINY, "cond_drop_prob": 1.0}).fit(X, y)
+        tiny(cond_drop_prob=1.0).fit(X, y)
 
 
 @pytest.mark.slow
-def test_rows_without_y_follow_the_class_shares_seen_at_fit():
+def test_rows_without_y_follow_the_class_shares_seen_at_fit(tiny):
     rng = np.random.default_rng(1)
     y = np.where(rng.random(1500) < 0.8, "left", "right")
     X = rng.normal(size=(1500, 2)) + np.where(y == "left", -4.0, 4.0)[:, None]
-    gen = DiffusionGenerator(**TINY).fit(X, y)
+    gen = tiny().fit(X, y)
     np.testing.assert_allclose(gen.class_prior_, [np.mean(y == "left"), np.mean(y == "right")])
     share_left = np.mean(gen.sample(2000, random_state=0)[:, 0] < 0)
     # binomial sd of the share is 0.009
     assert abs(share_left - gen.class_prior_[0]) < 0.04
 
 
-def test_score_without_y_is_the_mixture_of_the_class_bounds(conditional, blobs):
+def test_score_without_y_is_the_mixture_of_the_class_bounds(tiny, conditional, blobs):
     X = blobs[0][:40]
     per_class = np.stack([conditional.score_samples(X, y=c) for c in conditional.classes_])
     mixture = conditional.score_samples(X)
@@ -226,4 +227,4 @@ def test_score_without_y_is_the_mixture_of_the_class_bounds(conditional, blobs):
     np.testing.assert_allclose(mixture, expected, rtol=1e-10)
     # above each class's own term, below their plain sum
     assert np.all(mixture >= (per_class + np.log(conditional.class_prior_)[:, None]).max(0))
-    assert not hasattr(DiffusionGenerator(**TINY).fit(X), "class_prior_")
+    assert not hasattr(tiny().fit(X), "class_prior_")

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny
 from sklearn.model_selection import GridSearchCV
 
 from skddpm import DiffusionGenerator
@@ -107,7 +106,7 @@ def test_the_objective_is_zero_for_a_perfect_categorical_denoiser():
     assert diffusion.objective(torch.zeros(4, 3), target, x_t, t).item() > 1e-3
 
 
-def test_the_bound_of_a_categorical_column_sums_to_at_most_one():
+def test_the_bound_of_a_categorical_column_sums_to_at_most_one(tiny):
     # exp(bound) lower-bounds p(x); summed over every level it is at most 1, and for a
     # model that learned the column it is close to 1. Each figure is a one-draw
     # estimate of its bound (one x_t per step), hence the slack above 1 (1.06 here);
@@ -145,7 +144,7 @@ def _table(n=400, seed=0, missing=0.0):
     return df
 
 
-def test_column_kinds_come_from_the_dtypes():
+def test_column_kinds_come_from_the_dtypes(tiny):
     gen = tiny(max_iter=1).fit(_table())
     np.testing.assert_array_equal(gen.is_categorical_, [False, True, True, False, True, False])
     assert gen.categories_[1].tolist() == ["blue", "green", "red"]
@@ -157,7 +156,7 @@ def test_column_kinds_come_from_the_dtypes():
 @pytest.mark.parametrize(
     "features", [["count", "colour", "flag", "size"], [1, 2, 3, 4], [0, 1, 1, 1, 1, 0]]
 )
-def test_categorical_features_overrides_the_dtypes(features):
+def test_categorical_features_overrides_the_dtypes(tiny, features):
     if len(features) == 6:
         features = np.array(features, dtype=bool)
     gen = tiny(max_iter=1, categorical_features=features).fit(_table())
@@ -176,12 +175,12 @@ def test_categorical_features_overrides_the_dtypes(features):
         ([True, False], "boolean mask of length 2 but X has 6 columns"),
     ],
 )
-def test_bad_categorical_features_are_named(features, match):
+def test_bad_categorical_features_are_named(tiny, features, match):
     with pytest.raises(ValueError, match=match):
         tiny(max_iter=1, categorical_features=features).fit(_table())
 
 
-def test_names_without_a_dataframe_are_refused():
+def test_names_without_a_dataframe_are_refused(tiny):
     with pytest.raises(ValueError, match="names columns, but X has no column names"):
         tiny(max_iter=1, categorical_features=["a"]).fit(np.ones((10, 2)))
 
@@ -189,7 +188,7 @@ def test_names_without_a_dataframe_are_refused():
 # -- what comes back ---------------------------------------------------------------------------
 
 
-def test_a_dataframe_comes_back_with_its_columns_dtypes_and_levels():
+def test_a_dataframe_comes_back_with_its_columns_dtypes_and_levels(tiny):
     df = _table(missing=0.1)
     df["n"] = pd.array(np.where(np.arange(len(df)) % 7 == 0, None, np.arange(len(df))), "Int64")
     gen = tiny(max_iter=2).fit(df)
@@ -203,7 +202,7 @@ def test_a_dataframe_comes_back_with_its_columns_dtypes_and_levels():
     assert out["flag"].dtype == bool
 
 
-def test_an_array_comes_back_as_an_array():
+def test_an_array_comes_back_as_an_array(tiny):
     X = np.column_stack([np.arange(40.0), np.arange(40) % 3])
     gen = tiny(max_iter=1, categorical_features=[1]).fit(X)
     out = gen.sample(20)
@@ -268,7 +267,7 @@ def test_the_pattern_of_missing_cells_is_learned():
     assert out.loc[out["x"] < 0.7, "y"].isna().mean() < 0.05
 
 
-def test_an_all_missing_column_and_a_constant_one_round_trip_under_early_stopping():
+def test_an_all_missing_column_and_a_constant_one_round_trip_under_early_stopping(tiny):
     df = pd.DataFrame(
         {
             "x": np.arange(60.0),
@@ -287,7 +286,7 @@ def test_an_all_missing_column_and_a_constant_one_round_trip_under_early_stoppin
 # -- everything else keeps working ---------------------------------------------------------------
 
 
-def test_labels_guidance_scores_and_the_trajectory_on_a_mixed_table():
+def test_labels_guidance_scores_and_the_trajectory_on_a_mixed_table(tiny):
     df = _table(missing=0.1)
     labels = np.where(df["flag"], "on", "off")
     gen = tiny(max_iter=2).fit(df, labels)
@@ -300,7 +299,7 @@ def test_labels_guidance_scores_and_the_trajectory_on_a_mixed_table():
     assert set(np.unique(xs[:, :, 1])) <= {0.0, 1.0, 2.0, 3.0}  # level indices of colour
 
 
-def test_save_load_and_pickle_keep_levels_and_dtypes(tmp_path):
+def test_save_load_and_pickle_keep_levels_and_dtypes(tiny, tmp_path):
     df = _table(missing=0.1)
     gen = tiny(max_iter=2).fit(df)
     expected = gen.sample(50, random_state=3)
@@ -314,7 +313,7 @@ def test_save_load_and_pickle_keep_levels_and_dtypes(tmp_path):
         assert other.categories_[1].tolist() == ["blue", "green", "red"]
 
 
-def test_warm_start_names_new_categories_and_new_missing_cells():
+def test_warm_start_names_new_categories_and_new_missing_cells(tiny):
     df = _table()
     gen = tiny(max_iter=1, warm_start=True).fit(df)
     more = df.copy()
@@ -329,12 +328,12 @@ def test_warm_start_names_new_categories_and_new_missing_cells():
     assert len(gen.loss_curve_) == 2
 
 
-def test_grid_search_on_a_mixed_table():
+def test_grid_search_on_a_mixed_table(tiny):
     search = GridSearchCV(tiny(max_iter=1), {"timesteps": [20, 30]}, cv=2).fit(_table())
     assert np.isfinite(search.best_score_)
 
 
-def test_unseen_categories_when_scoring_and_in_y_are_named():
+def test_unseen_categories_when_scoring_and_in_y_are_named(tiny):
     df = _table()
     gen = tiny(max_iter=1).fit(df, np.where(df["flag"], "on", "off"))
     other = df.iloc[:5].copy()
@@ -355,19 +354,19 @@ def test_unseen_categories_when_scoring_and_in_y_are_named():
         (["a", 1, "b", 2.5], r"Column 'c' of X mixes values of types \['float', 'int', 'str'\]"),
     ],
 )
-def test_cells_that_cannot_be_categories_are_named(cells, match):
+def test_cells_that_cannot_be_categories_are_named(tiny, cells, match):
     df = pd.DataFrame({"x": np.arange(4.0), "c": pd.Series(cells, dtype=object)})
     with pytest.raises(TypeError, match=match):
         tiny(max_iter=1).fit(df)
 
 
-def test_a_column_of_infinity_is_named():
+def test_a_column_of_infinity_is_named(tiny):
     df = pd.DataFrame({"x": [1.0, np.inf, 2.0], "c": ["a", "b", "a"]})
     with pytest.raises(ValueError, match="Column 'x' of X holds infinity"):
         tiny(max_iter=1).fit(df)
 
 
-def test_an_empty_dataframe_is_refused():
+def test_an_empty_dataframe_is_refused(tiny):
     with pytest.raises(ValueError, match="0 sample"):
         tiny(max_iter=1).fit(pd.DataFrame({"x": []}))
 
@@ -410,7 +409,7 @@ def test_values_the_data_piles_on_come_back_piled():
     assert on_grid.mean() > 0.9
 
 
-def test_numeric_transform_quantile_fits_scores_and_round_trips(tmp_path):
+def test_numeric_transform_quantile_fits_scores_and_round_trips(tiny, tmp_path):
     df = _table(missing=0.1)
     gen = tiny(max_iter=2, numeric_transform="quantile").fit(df)
     out = gen.sample(100)
