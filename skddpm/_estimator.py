@@ -35,7 +35,7 @@ from .diffusion import (
     VARIANCE_TYPES,
     GaussianDiffusion,
 )
-from .network import ACTIVATIONS, build_network
+from .network import ACTIVATIONS, DEFAULT_STRUCTURE, build_network
 from .schedules import BETA_SCHEDULES, NoiseSchedule, betas_for
 from .training import (
     EMA,
@@ -302,12 +302,12 @@ class DiffusionGenerator(SamplingMixin, LikelihoodMixin, PersistenceMixin, BaseE
         prediction_type="epsilon",
         clip_sample=True,
         variance_type="fixed_small",
-        hidden_layer_sizes=(256, 256),
-        activation="silu",
-        time_embedding="sinusoidal",
-        embedding_dim=64,
-        fourier_features=4,
-        residual=True,
+        hidden_layer_sizes=DEFAULT_STRUCTURE["hidden_layer_sizes"],
+        activation=DEFAULT_STRUCTURE["activation"],
+        time_embedding=DEFAULT_STRUCTURE["time_embedding"],
+        embedding_dim=DEFAULT_STRUCTURE["embedding_dim"],
+        fourier_features=DEFAULT_STRUCTURE["fourier_features"],
+        residual=DEFAULT_STRUCTURE["residual"],
         batch_size="auto",
         learning_rate="cosine",
         learning_rate_init=2e-3,

@@ -27,7 +27,7 @@ from ._persistence import (
     write_model_file,
 )
 from ._runtime import draw_seed
-from ._validation import as_frame, validate_table
+from ._validation import as_frame, check_number, validate_table
 
 __all__ = ["DiffusionImputer"]
 
@@ -298,14 +298,9 @@ class DiffusionImputer(TransformerMixin, BaseEstimator):
         -------
         tables : list of n_imputations arrays or DataFrames, as :meth:`transform` gives
         """
-        if (
-            isinstance(n_imputations, bool)
-            or not isinstance(n_imputations, Integral)
-            or n_imputations < 1
-        ):
-            raise ValueError(
-                f"n_imputations must be a whole number >= 1, got n_imputations={n_imputations!r}."
-            )
+        n_imputations = check_number(
+            n_imputations, "n_imputations", integer=True, low=1, fix="ask for one table or more."
+        )
         return self._complete(X, int(n_imputations), False, self.random_state)
 
     def get_feature_names_out(self, input_features=None):

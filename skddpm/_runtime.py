@@ -20,6 +20,7 @@ __all__ = [
     "chunks",
     "draw_seed",
     "loadable_device",
+    "numpy_random_state",
     "progress_bar",
     "resolve_device",
     "seed",
@@ -77,6 +78,17 @@ def draw_seed(random_state):
     if isinstance(random_state, numbers.Integral):
         random_state = np.random.RandomState(int(random_state))
     return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def numpy_random_state(random_state):
+    """A numpy RandomState from ``random_state``, as scikit-learn's ``check_random_state``
+    gives, except that None is a fresh one seeded from the operating system's entropy,
+    not numpy's global state."""
+    if random_state is None:
+        return np.random.RandomState(secrets.randbits(32))
+    if isinstance(random_state, numbers.Integral):
+        return np.random.RandomState(int(random_state))
+    return random_state
 
 
 def seed(sequence):

@@ -5,14 +5,13 @@ fitted model (:class:`~skddpm._model.FittedModel`) draw rows in its block, and d
 them with the table encoder. It knows nothing of training.
 """
 
-import numbers
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._columns import paste_given
 from ._model import FittedModel
 from ._runtime import check_sample_seed, seed_sequence, torch_generator
+from ._validation import check_number
 from .samplers import (
     check_guidance_scale,
     make_sampler,
@@ -23,25 +22,8 @@ __all__ = ["SamplingMixin"]
 
 def _check_n_samples(n_samples):
     """``n_samples`` as an int >= 1, or an error that says what to pass."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise TypeError(
-            f"n_samples must be an integer, got n_samples={n_samples!r} "
-            f"({type(n_samples).__name__}); pass a whole number such as int(n_samples)."
-        )
-    if n_samples < 1:
-        raise ValueError(
-            f"Expected n_samples >= 1, got n_samples={n_samples}; ask for at least one row."
-        )
-    return int(n_samples)
-
-
-def _check_count(value, name):
-    """``value`` as an int >= 0, or an error that names ``name`` and what to pass."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(
-            f"{name} must be a whole number >= 0, got {name}={value!r}; 0 turns it off."
-        )
-    return int(value)
+    fix = "pass a whole number of rows, such as int(n_samples)."
+    return check_number(n_samples, "n_samples", integer=True, low=1, fix=fix)
 
 
 class SamplingMixin:
@@ -70,8 +52,10 @@ class SamplingMixin:
         """
         check_is_fitted(self)
         n_samples = _check_n_samples(n_samples)
-        jumps = _check_count(jumps, "jumps")
-        corrector_steps = _check_count(corrector_steps, "corrector_steps")
+        jumps = check_number(jumps, "jumps", integer=True, low=0, fix="0 turns it off.")
+        corrector_steps = check_number(
+            corrector_steps, "corrector_steps", integer=True, low=0, fix="0 turns it off."
+        )
         blocks = None
         if given is not None:
             # One given row stays one row here; each chunk repeats it for its rows.

@@ -1,17 +1,47 @@
-"""The user's table checked: its shape, its cells' dtypes, and which columns are categories.
+"""The user's arguments checked: a table's shape, its cells' dtypes and which columns
+are categories, and the numbers a method takes.
 
 One validation for every method that takes a table (the estimator's X and ``given``,
-the imputer's X), with messages that name the argument. This module knows nothing of
-the model, torch or training.
+the imputer's X), with messages that name the argument, and one for a scalar argument
+(:func:`check_number`, on scikit-learn's ``check_scalar``). This module knows nothing
+of the model, torch or training.
 """
 
+import numbers
 import re
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_scalar
 from sklearn.utils.validation import validate_data
 
-__all__ = ["as_frame", "categorical_mask", "column_name", "validate_table"]
+__all__ = ["as_frame", "categorical_mask", "check_number", "column_name", "validate_table"]
+
+
+def check_number(value, name, *, integer, low=None, high=None, fix=""):
+    """``value`` as an int (``integer``) or a finite float in ``[low, high]``, or an error.
+
+    scikit-learn's ``check_scalar`` does the checking (a wrong type is a TypeError, a
+    value out of range a ValueError); a bool is not taken as a number, and the message
+    says what is expected, what came (``name=value``) and ``fix``, what to pass instead.
+    """
+    expected = "a whole number" if integer else "a finite number"
+    if low is not None and high is not None:
+        expected += f" in [{low}, {high}]"
+    elif low is not None:
+        expected += f" >= {low}"
+    kind = numbers.Integral if integer else numbers.Real
+    try:
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise TypeError
+        check_scalar(value, name, kind, min_val=low, max_val=high)
+        if not np.isfinite(value):
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        given = f"{value!r} ({type(value).__name__})" if isinstance(exc, TypeError) else repr(value)
+        message = f"{name} must be {expected}, got {name}={given}"
+        raise type(exc)(f"{message}; {fix}" if fix else f"{message}.") from None
+    return int(value) if integer else float(value)
 
 
 def validate_table(estimator, X, *, reset, name="X"):

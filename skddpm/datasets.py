@@ -7,8 +7,9 @@ these are the shapes of the examples and benchmarks.
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
+
+from ._runtime import numpy_random_state
 
 __all__ = ["make_checkers", "make_gaussian_ring", "make_spiral"]
 
@@ -34,7 +35,8 @@ def make_spiral(n_samples=100, *, noise=0.0, random_state=None):
     noise : float, default=0.0
         The standard deviation of the Gaussian noise added to each coordinate.
     random_state : int, RandomState instance or None, default=None
-        Determines the random numbers. Pass an int for reproducible output.
+        Determines the random numbers. Pass an int for reproducible output; None
+        draws fresh ones, leaving numpy's global random state untouched.
 
     Returns
     -------
@@ -50,7 +52,7 @@ def make_spiral(n_samples=100, *, noise=0.0, random_state=None):
     >>> X.shape, t.shape
     ((1000, 2), (1000,))
     """
-    rng = check_random_state(random_state)
+    rng = numpy_random_state(random_state)
     t = rng.uniform(1.5 * np.pi, 4.5 * np.pi, size=n_samples)
     X = np.column_stack([t * np.cos(t), t * np.sin(t)])
     if noise > 0:
@@ -83,6 +85,7 @@ def make_gaussian_ring(n_samples=100, *, n_components=8, radius=4.0, noise=0.3,
     noise : float, default=0.3
         The standard deviation of each Gaussian.
     random_state : int, RandomState instance or None, default=None
+        As in :func:`make_spiral`.
 
     Returns
     -------
@@ -97,7 +100,7 @@ def make_gaussian_ring(n_samples=100, *, n_components=8, radius=4.0, noise=0.3,
     >>> X.shape, sorted(set(y)) == list(range(8))
     ((800, 2), True)
     """
-    rng = check_random_state(random_state)
+    rng = numpy_random_state(random_state)
     y = rng.randint(n_components, size=n_samples)
     angle = 2 * np.pi * y / n_components
     X = radius * np.column_stack([np.cos(angle), np.sin(angle)])
@@ -126,6 +129,7 @@ def make_checkers(n_samples=100, *, n_squares=4, random_state=None):
     n_squares : int, default=4
         Squares along each side.
     random_state : int, RandomState instance or None, default=None
+        As in :func:`make_spiral`.
 
     Returns
     -------
@@ -140,7 +144,7 @@ def make_checkers(n_samples=100, *, n_squares=4, random_state=None):
     >>> bool(abs(X).max() <= 2)
     True
     """
-    rng = check_random_state(random_state)
+    rng = numpy_random_state(random_state)
     dark = [(r, c) for r in range(n_squares) for c in range(n_squares) if (r + c) % 2 == 0]
     squares = np.array(dark)[rng.randint(len(dark), size=n_samples)]
     X = squares[:, ::-1] + rng.uniform(size=(n_samples, 2)) - n_squares / 2

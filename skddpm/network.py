@@ -15,6 +15,7 @@ from torch import nn
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULT_STRUCTURE",
     "DenoisingMLP",
     "FourierFeatures",
     "LearnedTimeEmbedding",
@@ -24,6 +25,17 @@ __all__ = [
 ]
 
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+# The network's structure by default, written once: DenoisingMLP's defaults and
+# DiffusionGenerator's structure parameters both read it.
+DEFAULT_STRUCTURE = {
+    "hidden_layer_sizes": (256, 256),
+    "activation": "silu",
+    "time_embedding": "sinusoidal",
+    "embedding_dim": 64,
+    "fourier_features": 4,
+    "residual": True,
+}
 
 # The same activations as functions. The blocks' forward passes call the functional
 # forms of their layers: at batch 32 a module call's Python overhead is a large part
@@ -151,13 +163,14 @@ class DenoisingMLP(nn.Module):
         Width of the data.
     timesteps : int
         ``T``, the number of diffusion steps.
-    hidden_layer_sizes : tuple of int, default=(256, 256, 256)
-        Width of each block.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Width of each block. The defaults of this and the next five parameters are
+        ``DEFAULT_STRUCTURE``, which ``DiffusionGenerator``'s defaults are too.
     activation : {"silu", "relu", "gelu", "tanh"}, default="silu"
     time_embedding : {"sinusoidal", "learned"}, default="sinusoidal"
     embedding_dim : int, default=64
         Size of the step embedding.
-    fourier_features : int, default=8
+    fourier_features : int, default=4
         Frequencies of :class:`FourierFeatures` per input feature; 0 feeds ``x`` as is.
     residual : bool, default=True
         Residual blocks with layer norm; ``False`` gives a plain MLP.
@@ -182,12 +195,12 @@ class DenoisingMLP(nn.Module):
         self,
         n_features,
         timesteps,
-        hidden_layer_sizes=(256, 256, 256),
-        activation="silu",
-        time_embedding="sinusoidal",
-        embedding_dim=64,
-        fourier_features=8,
-        residual=True,
+        hidden_layer_sizes=DEFAULT_STRUCTURE["hidden_layer_sizes"],
+        activation=DEFAULT_STRUCTURE["activation"],
+        time_embedding=DEFAULT_STRUCTURE["time_embedding"],
+        embedding_dim=DEFAULT_STRUCTURE["embedding_dim"],
+        fourier_features=DEFAULT_STRUCTURE["fourier_features"],
+        residual=DEFAULT_STRUCTURE["residual"],
         n_classes=0,
         one_hot_features=0,
     ):

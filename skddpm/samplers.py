@@ -14,10 +14,11 @@ of scikit-learn, the network class or the user's table.
 
 import itertools
 import math
-import numbers
 
 import numpy as np
 import torch
+
+from ._validation import check_number
 
 __all__ = [
     "SAMPLERS",
@@ -272,20 +273,14 @@ class DDIMSampler:
 
     def __init__(self, timesteps, steps=None, eta=None):
         steps = min(self.default_steps, timesteps) if steps is None else steps
-        if (
-            isinstance(steps, bool)
-            or not isinstance(steps, numbers.Integral)
-            or not 1 <= steps <= timesteps
-        ):
-            raise ValueError(
-                f"steps must be an integer from 1 to timesteps={timesteps}, got steps={steps!r}."
-            )
-        eta = 0.0 if eta is None else eta
-        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
-            raise ValueError(
-                f"eta must be a number in [0, 1], got eta={eta!r}: 0 is deterministic, "
-                "1 adds the ancestral sampler's noise."
-            )
+        steps = check_number(
+            steps, "steps", integer=True, low=1, high=timesteps,
+            fix=f"a DDIM step visits one of the timesteps={timesteps} levels.",
+        )  # fmt: skip
+        eta = check_number(
+            0.0 if eta is None else eta, "eta", integer=False, low=0, high=1,
+            fix="0 is deterministic, 1 adds the ancestral sampler's noise.",
+        )  # fmt: skip
         self.steps, self.eta = int(steps), float(eta)
 
     def timesteps(self, schedule):
@@ -389,15 +384,10 @@ def ddim_timesteps(alphas_cumprod, steps):
 
 def check_guidance_scale(guidance_scale, conditional):
     """Refuse a guidance scale that is not a finite number >= 0, or != 1 without labels."""
-    if (
-        isinstance(guidance_scale, bool)
-        or not isinstance(guidance_scale, numbers.Real)
-        or not 0 <= guidance_scale < np.inf
-    ):
-        raise ValueError(
-            f"guidance_scale must be a finite number >= 0, got {guidance_scale!r}: 0 is "
-            "unconditional, 1 conditional, larger values follow y more closely."
-        )
+    check_number(
+        guidance_scale, "guidance_scale", integer=False, low=0,
+        fix="0 is unconditional, 1 conditional, larger values follow y more closely.",
+    )  # fmt: skip
     if guidance_scale != 1 and not conditional:
         raise ValueError(
             f"guidance_scale={guidance_scale} guides samples towards the classes in y, "

@@ -210,7 +210,7 @@ def _with_labels(module, labels):
     return lambda x_t, t: module(x_t, t, labels)
 
 
-def _draw_epoch(n_rows, batch_size, shuffle, timesteps, n_features, generator, device, dtype):
+def _draw_epoch(n_rows, shuffle, timesteps, n_features, generator, device, dtype):
     """Row order, steps and noise for a whole epoch, drawn in three calls."""
     if shuffle:
         order = torch.randperm(n_rows, generator=generator, device=device)
@@ -296,7 +296,7 @@ def train(
             int(torch.randint(2**62, (1,), generator=generator, device=device).item())
         )
         _, val_t, val_noise = _draw_epoch(
-            X_val.shape[0], 1, False, diffusion.timesteps, n_features, val_generator, device, dtype
+            X_val.shape[0], False, diffusion.timesteps, n_features, val_generator, device, dtype
         )
     start = len(state.loss_curve)
     base_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -305,7 +305,7 @@ def train(
     for epoch in range(start + 1, start + max_iter + 1):
         module.train()
         order, t, noise = _draw_epoch(
-            n_rows, batch_size, shuffle, diffusion.timesteps, n_features, generator, device, dtype
+            n_rows, shuffle, diffusion.timesteps, n_features, generator, device, dtype
         )
         epoch_labels = None
         if labels is not None:

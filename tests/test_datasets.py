@@ -62,3 +62,11 @@ def test_new_shapes_are_reproducible_and_validated(make):
     np.testing.assert_array_equal(make(50, random_state=3)[0], make(50, random_state=3)[0])
     with pytest.raises(ValueError, match="'n_samples' parameter of"):
         make(0)
+
+
+@pytest.mark.parametrize("make", [make_spiral, make_gaussian_ring, make_checkers])
+def test_random_state_none_leaves_the_global_state_alone(make):
+    before = np.random.get_state()[1].copy()
+    first, second = make(50)[0], make(50)[0]
+    assert np.array_equal(np.random.get_state()[1], before)
+    assert not np.array_equal(first, second)

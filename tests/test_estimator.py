@@ -409,11 +409,11 @@ def test_bad_parameters(tiny, spiral, params, match):
 @pytest.mark.parametrize(
     "n_samples, error, match",
     [
-        (0, ValueError, "Expected n_samples >= 1, got n_samples=0"),
-        (-3, ValueError, "Expected n_samples >= 1, got n_samples=-3"),
-        (2.5, TypeError, r"n_samples must be an integer, got n_samples=2\.5 \(float\)"),
-        (True, TypeError, "n_samples must be an integer, got n_samples=True"),
-        ("10", TypeError, "n_samples must be an integer"),
+        (0, ValueError, "n_samples must be a whole number >= 1, got n_samples=0; pass"),
+        (-3, ValueError, "n_samples must be a whole number >= 1, got n_samples=-3"),
+        (2.5, TypeError, r"n_samples must be a whole number >= 1, got n_samples=2\.5 \(float\)"),
+        (True, TypeError, r"got n_samples=True \(bool\); pass a whole number of rows"),
+        ("10", TypeError, r"got n_samples='10' \(str\); pass .* such as int\(n_samples\)"),
     ],
 )
 def test_bad_sample_counts(fitted, n_samples, error, match):

@@ -72,3 +72,13 @@ def test_denoiser_depends_on_the_step():
     a = net(x, torch.full((4,), 1))
     b = net(x, torch.full((4,), 50))
     assert not torch.allclose(a, b)
+
+
+def test_the_network_and_the_generator_share_one_set_of_structure_defaults():
+    from skddpm import DiffusionGenerator
+    from skddpm.network import DenoisingMLP, build_network
+
+    plain = DenoisingMLP(3, 100)
+    described = build_network(DiffusionGenerator(timesteps=100).get_params(), 3)
+    shapes = {k: v.shape for k, v in plain.state_dict().items()}
+    assert shapes == {k: v.shape for k, v in described.state_dict().items()}

@@ -178,15 +178,14 @@ def test_labels_that_cannot_be_sorted(tiny, blobs):
 @pytest.mark.parametrize(
     "options, match",
     [
-        ({"method": "ddim", "steps": 0}, r"steps must be an integer from 1 to timesteps=25, got steps=0"),
-        ({"method": "ddim", "steps": 26}, r"steps must be an integer from 1 to timesteps=25, got steps=26"),
-        ({"method": "ddim", "steps": 2.5}, r"got steps=2\.5"),
-        ({"method": "ddim", "eta": 1.5}, r"eta must be a number in \[0, 1\], got eta=1\.5"),
-        ({"method": "ddim", "eta": -0.1}, r"eta must be a number in \[0, 1\]"),
+        ({"method": "ddim", "steps": 0}, r"steps must be a whole number in \[1, 25\], got steps=0; a DDIM step visits one of the timesteps=25"),
+        ({"method": "ddim", "steps": 26}, r"steps must be a whole number in \[1, 25\], got steps=26"),
+        ({"method": "ddim", "eta": 1.5}, r"eta must be a finite number in \[0, 1\], got eta=1\.5; 0 is deterministic"),
+        ({"method": "ddim", "eta": -0.1}, r"eta must be a finite number in \[0, 1\]"),
         ({"method": "ddpm", "steps": 10}, r"steps=10 applies to method='ddim' only"),
         ({"eta": 0.5}, r"eta=0\.5 applies to method='ddim' only"),
         ({"method": "euler"}, r"method='euler' is not a sampler; expected one of \('ddpm', 'ddim'\)"),
-        ({"y": "left", "guidance_scale": -1.0}, r"guidance_scale must be a finite number >= 0, got -1\.0"),
+        ({"y": "left", "guidance_scale": -1.0}, r"guidance_scale must be a finite number >= 0, got guidance_scale=-1\.0; 0 is unconditional"),
         ({"y": "left", "guidance_scale": np.inf}, r"guidance_scale must be a finite number >= 0"),
         ({"guidance_scale": 3.0}, r"guidance_scale=3\.0 guides samples towards the classes in y, but y is None"),
     ],
@@ -196,6 +195,13 @@ def test_bad_sampler_options(conditional, options, match):
         conditional.sample(5, **options)
     with pytest.raises(ValueError, match=match):
         conditional.sample_trajectory(5, **options)
+
+
+@pytest.mark.parametrize("options", [{"steps": 2.5}, {"eta": "0"}, {"steps": True}])
+def test_sampler_options_of_the_wrong_type(conditional, options):
+    ((name, value),) = options.items()
+    with pytest.raises(TypeError, match=rf"{name} must be a .*, got {name}={value!r} \("):
+        conditional.sample(5, method="ddim", **options)
 
 
 def test_bad_cond_drop_prob(tiny, blobs):

@@ -117,7 +117,7 @@ def test_an_epoch_loss_is_the_objective_on_its_rows_steps_and_noise():
           shuffle=True, early_stopping=False, n_iter_no_change=1, tol=0.0,
           generator=torch.Generator().manual_seed(3))  # fmt: skip
 
-    order, t, noise = _draw_epoch(50, 16, True, 10, 2, torch.Generator().manual_seed(3),
+    order, t, noise = _draw_epoch(50, True, 10, 2, torch.Generator().manual_seed(3),
                                   "cpu", torch.float32)  # fmt: skip
     with torch.no_grad():
         expected = (
