@@ -1,5 +1,5 @@
 """Benchmark: quality against GaussianMixture and KernelDensity, speed against plain PyTorch,
-and scale. One command writes every table to ``benchmarks/results_core.md``, which the
+and scale. One command writes every table to ``benchmarks/results/core.md``, which the
 docs include::
 
     python benchmarks/bench_core.py                        # all sections, ~30 min on 2 cores
@@ -28,7 +28,6 @@ timings by tens of percent.
 import argparse
 import math
 import pickle
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,20 +36,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import c2st_draws, gmm_by_bic, header, kde_by_cv, like_the_data, write_result
 from sklearn.datasets import load_digits, make_moons
-from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
-from sklearn.neighbors import KernelDensity
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from skddpm import DiffusionGenerator
 from skddpm.datasets import make_checkers, make_gaussian_ring, make_spiral
-from skddpm.metrics import classifier_two_sample_test, energy_distance, maximum_mean_discrepancy
+from skddpm.metrics import energy_distance, maximum_mean_discrepancy
 from skddpm.network import build_network
-
-HERE = Path(__file__).resolve().parent
-
 
 # -- the plain-PyTorch peer: the tutorial's recipe, as a user would write it ---------------
 
@@ -180,28 +175,6 @@ def quality_datasets():
     }
 
 
-def like_the_data(samples, train):
-    """Round whole-number columns and clip to the range, as DiffusionGenerator does."""
-    whole = np.all(train == np.round(train), axis=0)
-    samples = np.array(samples, dtype=np.float64)
-    samples[:, whole] = np.clip(
-        np.round(samples[:, whole]), train.min(0)[whole], train.max(0)[whole]
-    )
-    return samples
-
-
-def gmm_by_bic(X):
-    grid = (1, 2, 5, 10, 20, 30, 50, 75, 100) if X.shape[1] <= 2 else (1, 2, 5, 10, 20)
-    fits = [GaussianMixture(k, random_state=0).fit(X) for k in grid if k < len(X)]
-    return min(fits, key=lambda gmm: gmm.bic(X))
-
-
-def kde_by_cv(X):
-    scale = X.std(axis=0).mean()
-    grid = {"bandwidth": scale * np.geomspace(0.005, 0.5, 12)}
-    return GridSearchCV(KernelDensity(), grid, cv=3).fit(X).best_estimator_
-
-
 def best_of_grid(X):
     grid = {"max_iter": [180, 500]}
     split = ShuffleSplit(n_splits=1, test_size=0.2, random_state=0)
@@ -217,14 +190,6 @@ def draws_of(gen, n):
     return lambda seed: gen.sample(n, random_state=seed)
 
 
-def c2st_draws(draw, reference):
-    """Mean and standard deviation of C2ST over N_DRAWS draws, and the first draw."""
-    samples = [draw(seed) for seed in range(N_DRAWS)]
-    scores = [classifier_two_sample_test(x, reference, random_state=seed)
-              for seed, x in enumerate(samples)]  # fmt: skip
-    return np.mean(scores), np.std(scores, ddof=1), samples[0]
-
-
 def quality_of(name, train, reference, other):
     """One dataset's table rows, and ``label -> (C2ST mean, sd)``."""
     n = len(reference)
@@ -237,7 +202,7 @@ def quality_of(name, train, reference, other):
     figures = {}
 
     def row(label, seconds, draw):
-        mean, sd, first = c2st_draws(draw, reference)
+        mean, sd, first = c2st_draws(draw, reference, N_DRAWS)
         figures[label] = mean, sd
         fit = "" if seconds is None else f"{seconds:.1f}"
         table.append(
@@ -488,7 +453,7 @@ def ablation(lines):
         start = time.perf_counter()
         gen.fit(X)
         seconds = time.perf_counter() - start
-        mean, sd, _ = c2st_draws(draws_of(gen, 2000), reference)
+        mean, sd, _ = c2st_draws(draws_of(gen, 2000), reference, N_DRAWS)
         lines.append(f"| {name} | {seconds:.1f} | {mean:.3f} ± {sd:.3f} |")
         print(lines[-1], flush=True)
     lines.append("")
@@ -533,21 +498,14 @@ def scale(lines, max_samples):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-samples", type=int, default=1_000_000)
-    parser.add_argument("--out", default=str(HERE / "results_core.md"))
     parser.add_argument(
         "--sections", default="quality,speed,ablation,scale,cuda",
         help="comma-separated, of quality, speed, ablation, scale, cuda",
     )  # fmt: skip
     args = parser.parse_args()
     sections = args.sections.split(",")
-    lines = [
-        "# Core benchmark",
-        "",
-        f"`python benchmarks/bench_core.py --sections {args.sections}` on "
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
-        f"threads, torch {torch.__version__}.",
-        "",
-    ]
+    command = f"python benchmarks/bench_core.py --sections {args.sections}"
+    lines = ["# Core benchmark", "", *header(command)]
     for section in sections:
         if section == "quality":
             quality(lines)
@@ -564,8 +522,8 @@ def main():
                 lines += ["## CUDA", "", "Skipped: torch sees no GPU on this machine.", ""]
         else:
             parser.error(f"unknown section {section!r}")
-        Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+        path = write_result("core", lines)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

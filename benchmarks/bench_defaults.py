@@ -9,12 +9,11 @@ and the fit time, for ``DiffusionGenerator()`` at its defaults, GaussianMixture 
 its components chosen by BIC, KernelDensity with a bandwidth chosen by 3-fold CV, SDV's
 GaussianCopula and TVAE at their defaults (``pip install -e ".[benchmarks]"``; skipped
 when SDV is not installed), and the floor (as many training rows against the held-out
-rows). Rows are appended to ``benchmarks/defaults_log.jsonl`` as they come, and
-``--report`` writes ``benchmarks/results_defaults.md`` from that log.
+rows). Rows are appended to ``benchmarks/logs/defaults.jsonl`` as they come, and
+``--report`` writes ``benchmarks/results/defaults.md`` from that log.
 """
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -34,10 +33,9 @@ from skddpm.metrics import classifier_two_sample_test
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_core import like_the_data  # noqa: E402
+from common import append_record, like_the_data, read_records, write_result  # noqa: E402
 from suite import CONFIRMATION, TUNING, load_table, tables  # noqa: E402
 
-LOG = HERE / "defaults_log.jsonl"
 N_DRAWS = 5
 MODELS = ("floor", "ours", "gmm", "kde", "copula", "tvae")
 LABELS = {
@@ -159,19 +157,21 @@ def conditional():
             "c2st": classifier_two_sample_test(samples, real, random_state=0),
         }
         print(label, classes[str(label)], flush=True)
-    with LOG.open("a") as log:
-        log.write(json.dumps({"model": "conditional", "table": "three shapes",
-                              "classes": classes, "fit_s": seconds}) + "\n")  # fmt: skip
+    append_record("defaults", {"model": "conditional", "table": "three shapes",
+                               "classes": classes, "fit_s": seconds})  # fmt: skip
+
+
+def machines_of(records):
+    """The machines and commits the records name (records before stamps name none)."""
+    stamped = {(r["machine"], r["commit"]) for r in records.values() if "machine" in r}
+    if not stamped:
+        return f"{platform.processor() or 'a'} CPU with {os.cpu_count()} cores"
+    return "; ".join(f"{m} (commit {c})" for m, c in sorted(stamped))
 
 
 def read_log():
     """``(model, table) -> record``, the latest of each."""
-    records = {}
-    if LOG.exists():
-        for line in LOG.read_text().splitlines():
-            record = json.loads(line)
-            records[record["model"], record["table"]] = record
-    return records
+    return {(record["model"], record["table"]): record for record in read_records("defaults")}
 
 
 def verdict(ours, other):
@@ -203,12 +203,11 @@ CANDIDATES = {
 
 def tuning_table():
     """The candidates and ablations logged by tune_defaults.py, one draw each."""
-    log = HERE / "tuning_log.jsonl"
-    if not log.exists():
+    records = read_records("tuning")
+    if not records:
         return []
     results = {}
-    for line in log.read_text().splitlines():
-        record = json.loads(line)
+    for record in records:
         if record["config"] in CANDIDATES:
             results.setdefault(record["config"], {})[record["table"]] = record
     names = list(TUNING)
@@ -244,8 +243,7 @@ def report():
         "`python benchmarks/bench_defaults.py` logs. C2ST of a gradient-boosted classifier "
         f"between held-out real rows and as many generated ones: mean ± sd of {draws} "
         "draws (each with its own classifier seed; for the floor, as many training rows, "
-        f"{draws} classifier seeds). Fit times in seconds on {platform.processor() or 'a'} "
-        f"CPU with {os.cpu_count()} cores. "
+        f"{draws} classifier seeds). Fit times in seconds on {machines_of(records)}. "
         "GMM and KDE are fitted on standardized columns; their samples, and SDV's, are "
         "rounded and clipped like ours where a column holds whole numbers.",
         "",
@@ -314,7 +312,7 @@ def report():
                 f"| {c['recognised'] / c['real_recognised']:.3f} | {c['c2st']:.3f} |"
             )
         lines.append("")
-    (HERE / "results_defaults.md").write_text("\n".join(lines))
+    write_result("defaults", lines)
 
 
 def main():
@@ -343,9 +341,8 @@ def main():
                 scores, seconds = measure(model, name)
                 print(f"{name:22s} {LABELS[model]:22s} {np.mean(scores):.4f} "
                       f"± {np.std(scores, ddof=1):.4f}  fit {seconds}", flush=True)  # fmt: skip
-                with LOG.open("a") as log:
-                    log.write(json.dumps({"model": model, "table": name, "scores": scores,
-                                          "fit_s": seconds}) + "\n")  # fmt: skip
+                append_record("defaults", {"model": model, "table": name, "scores": scores,
+                                           "fit_s": seconds})  # fmt: skip
     report()
 
 

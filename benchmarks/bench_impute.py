@@ -26,17 +26,17 @@ of the default's 2,000; the Langevin corrector's steps); ``--report`` lists each
 variant measured beside the default.
 
 Run ``python benchmarks/bench_impute.py`` (about 25 minutes on 2 cores), then
-``python benchmarks/bench_impute.py --report`` to write ``results_impute.md``.
+``python benchmarks/bench_impute.py --report`` to write ``results/impute.md``.
 """
 
 import argparse
 import json
 import math
 import time
-from pathlib import Path
 
 import mask_conditioned
 import numpy as np
+from common import append_record, read_records, write_result
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from suite import load_table
@@ -44,10 +44,6 @@ from suite import load_table
 from skddpm import DiffusionGenerator, DiffusionImputer
 from skddpm.metrics import classifier_two_sample_test
 from skddpm.training import resolve_batch_size
-
-HERE = Path(__file__).parent
-LOG = HERE / "impute_log.jsonl"
-RESULTS = HERE / "results_impute.md"
 
 TABLES = [
     "iris",
@@ -167,9 +163,7 @@ def measure(table, pattern, method, variant=DEFAULT):
 
 
 def read_log():
-    if not LOG.exists():
-        return []
-    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    return read_records("impute")
 
 
 def variant_of(record):
@@ -186,7 +180,7 @@ def report():
     lines = [
         "# Imputation benchmark",
         "",
-        "Written by `python benchmarks/bench_impute.py --report` from `impute_log.jsonl`;",
+        "Written by `python benchmarks/bench_impute.py --report` from `logs/impute.jsonl`;",
         "how the tables lose their cells and how each figure is measured is in the",
         "script's docstring. 20 % of the cells hidden; lower RMSE (standardized per",
         "column) and C2ST are better; coverage of the 90 % intervals of 20 multiple",
@@ -235,8 +229,7 @@ def report():
                         f"{draw['c2st']:.3f} | {draw['coverage']:.3f} | {draw['seconds']:.0f} |"
                     )
         lines.append("")
-    RESULTS.write_text("\n".join(lines))
-    print(RESULTS.read_text())
+    print(write_result("impute", lines).read_text())
 
 
 def main():
@@ -248,7 +241,7 @@ def main():
     parser.add_argument("--steps", type=int, default=0,
                         help="training steps for ours (0: the generator's default)")  # fmt: skip
     parser.add_argument("--corrector", type=int, default=3, help="corrector steps for ours")
-    parser.add_argument("--report", action="store_true", help="write results_impute.md")
+    parser.add_argument("--report", action="store_true", help="write results/impute.md")
     args = parser.parse_args()
     if args.report:
         report()
@@ -259,9 +252,7 @@ def main():
             for method in args.methods:
                 variant = ours if method.startswith("ours") else DEFAULT
                 record = measure(table, pattern, method, variant)
-                with LOG.open("a") as log:
-                    log.write(json.dumps(record) + "\n")
-                print(json.dumps(record), flush=True)
+                print(json.dumps(append_record("impute", record)), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Run from the repository root (about five minutes on a 2-core CPU)::
 
-    python benchmarks/bench_likelihood.py      # writes benchmarks/results_likelihood.md
+    python benchmarks/bench_likelihood.py      # writes benchmarks/results/likelihood.md
 
 - **Held-out log-likelihood** (nats per row, in the data's units) on three 2-D
   datasets of 5,000 training and 2,000 held-out rows: the bound of
@@ -18,23 +18,17 @@ Run from the repository root (about five minutes on a 2-core CPU)::
 """
 
 import argparse
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
+from common import gmm_by_bic, header, kde_by_cv, write_result
 from sklearn.datasets import make_moons
 from sklearn.metrics import roc_auc_score
-from sklearn.mixture import GaussianMixture
-from sklearn.model_selection import GridSearchCV
-from sklearn.neighbors import KernelDensity, NearestNeighbors
+from sklearn.neighbors import NearestNeighbors
 
 from skddpm import DiffusionGenerator
 from skddpm.datasets import make_spiral
 from skddpm.metrics import classifier_two_sample_test
-
-HERE = Path(__file__).resolve().parent
 
 
 def gaussian_mixture_2d(n, random_state):
@@ -54,14 +48,12 @@ DATASETS = {
 }
 
 
-def gmm_by_bic(X):
-    fits = [GaussianMixture(k, random_state=0).fit(X) for k in (1, 2, 5, 10, 20, 30, 40)]
-    return min(fits, key=lambda gmm: gmm.bic(X))
+def gmm_by_bic_2d(X):
+    return gmm_by_bic(X, components=(1, 2, 5, 10, 20, 30, 40))
 
 
-def kde_by_cv(X):
-    grid = {"bandwidth": np.geomspace(0.05, 2.0, 12)}
-    return GridSearchCV(KernelDensity(), grid, cv=5).fit(X).best_estimator_
+def kde_by_cv_2d(X):
+    return kde_by_cv(X, bandwidths=np.geomspace(0.05, 2.0, 12), cv=5)
 
 
 def held_out_table(lines):
@@ -80,8 +72,8 @@ def held_out_table(lines):
         seconds = time.perf_counter() - start
         large = gen.set_params(variance_type="fixed_large").score(held_out)
         barely = DiffusionGenerator(random_state=0, max_iter=1).fit(X).score(held_out)
-        gmm = gmm_by_bic(X)
-        kde = kde_by_cv(X)
+        gmm = gmm_by_bic_2d(X)
+        kde = kde_by_cv_2d(X)
         figures = (small, large, barely, gmm.score(held_out), kde.score(held_out) / len(held_out))
         cells = " | ".join(f"{v:.3f}" for v in figures)
         lines.append(f"| {name} | {cells} | {seconds:.1f} |")
@@ -103,8 +95,8 @@ def outlier_table(lines):
     distance = NearestNeighbors(n_neighbors=1).fit(X).kneighbors(candidates)[0][:, 0]
     models = {
         "DiffusionGenerator()": DiffusionGenerator(random_state=0).fit(X),
-        "GaussianMixture (BIC)": gmm_by_bic(X),
-        "KernelDensity (CV)": kde_by_cv(X),
+        "GaussianMixture (BIC)": gmm_by_bic_2d(X),
+        "KernelDensity (CV)": kde_by_cv_2d(X),
     }
     lines += [
         "## Outlier detection on the spiral (ROC AUC of `score_samples`)",
@@ -149,21 +141,12 @@ def variance_table(lines):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(HERE / "results_likelihood.md"))
-    args = parser.parse_args()
-    lines = [
-        "# Likelihood benchmark",
-        "",
-        f"`python benchmarks/bench_likelihood.py` on "
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
-        f"threads, torch {torch.__version__}.",
-        "",
-    ]
+    parser.parse_args()
+    lines = ["# Likelihood benchmark", "", *header("python benchmarks/bench_likelihood.py")]
     held_out_table(lines)
     outlier_table(lines)
     variance_table(lines)
-    Path(args.out).write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+    print(f"wrote {write_result('likelihood', lines)}")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,16 @@ generation with classifier-free guidance.
 
 Run from the repository root (about two minutes on a 2-core CPU)::
 
-    python benchmarks/bench_sampling.py        # writes benchmarks/results_sampling.md
+    python benchmarks/bench_sampling.py        # writes benchmarks/results/sampling.md
 
 C2ST is the test of ``bench_core.py`` (HistGradientBoostingClassifier, 5-fold shuffled
 stratified cross-validation, accuracy; 0.5 = indistinguishable).
 """
 
 import argparse
-import time
-from pathlib import Path
 
 import numpy as np
+from common import header, timed, write_result
 from sklearn.datasets import make_moons, make_s_curve
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -22,17 +21,9 @@ from skddpm import DiffusionGenerator
 from skddpm.datasets import make_spiral
 from skddpm.metrics import classifier_two_sample_test
 
-HERE = Path(__file__).resolve().parent
-
 
 def c2st(samples, reference):
     return classifier_two_sample_test(samples, reference, random_state=0)
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 def three_shapes(n, random_state, scalers=None):
@@ -56,9 +47,8 @@ def three_shapes(n, random_state, scalers=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(HERE / "results_sampling.md"))
-    args = parser.parse_args()
-    lines = ["# Sampler benchmark", "", "`python benchmarks/bench_sampling.py`", ""]
+    parser.parse_args()
+    lines = ["# Sampler benchmark", "", *header("python benchmarks/bench_sampling.py")]
 
     # -- DDIM against the ancestral sampler on the spiral ---------------------------------
     X, _ = make_spiral(10_000, random_state=0)
@@ -126,10 +116,7 @@ def main():
                 + f" | {np.mean(right):.1%} |"
             )
             print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
-    print()
-    print(text)
+    print(write_result("sampling", lines).read_text())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     pip install -e ".[benchmarks]"
     python benchmarks/bench_tables.py                       # every table, every model
     python benchmarks/bench_tables.py --tables penguins mpg --models ours copula
-    python benchmarks/bench_tables.py --report              # write results_tables.md
+    python benchmarks/bench_tables.py --report              # write results/tables.md
 
 Five real tables with text, category, boolean and whole-number columns and missing
 cells, all installed offline with plotnine and palmerpenguins (no download):
@@ -30,29 +30,23 @@ SDV's metadata is detected from the training half, except that the columns it ta
 for personal data or identifiers (which it would replace by fakes) are declared
 categorical or numerical, so that every model models every column.
 
-Rows go to ``benchmarks/tables_log.jsonl`` as they come; ``--report`` writes
-``benchmarks/results_tables.md`` from it.
+Rows go to ``benchmarks/logs/tables.jsonl`` as they come; ``--report`` writes
+``benchmarks/results/tables.md`` from it.
 """
 
 import argparse
 import itertools
-import json
-import os
-import platform
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import append_record, read_records, write_result
 from scipy.stats import ks_2samp
 
 from skddpm import DiffusionGenerator
 from skddpm.metrics import classifier_two_sample_test
 
-HERE = Path(__file__).resolve().parent
-LOG = HERE / "tables_log.jsonl"
-REPORT = HERE / "results_tables.md"
 MODELS = ("floor", "ours", "onehot", "copula", "ctgan", "tvae")
 LABELS = {
     "floor": "floor (real vs real)",
@@ -242,12 +236,7 @@ def measure(model, name, draws):
 
 
 def read_log():
-    records = {}
-    if LOG.exists():
-        for line in LOG.read_text().splitlines():
-            record = json.loads(line)
-            records[record["model"], record["table"]] = record
-    return records
+    return {(record["model"], record["table"]): record for record in read_records("tables")}
 
 
 def _cell(values, digits=3):
@@ -264,7 +253,7 @@ def report():
     lines = [
         "# Mixed-type tables: DiffusionGenerator against SDV",
         "",
-        "Written by `python benchmarks/bench_tables.py --report` from `tables_log.jsonl`.",
+        "Written by `python benchmarks/bench_tables.py --report` from `logs/tables.jsonl`.",
         "Each table is split in halves (fit, held out); every model runs at its defaults.",
         "Figures are the mean ± sd over the draws (each draw as many rows as are held out).",
         "C2ST: accuracy of a gradient-boosted classifier with native categories telling",
@@ -297,8 +286,7 @@ def report():
             cells.append(_cell([d["missing"] for d in draws]))
             lines.append(f"| {LABELS[model]} | {' | '.join(cells)} | {fit} |")
         lines.append("")
-    REPORT.write_text("\n".join(lines))
-    print(f"wrote {REPORT}")
+    print(f"wrote {write_result('tables', lines)}")
 
 
 def main():
@@ -306,12 +294,11 @@ def main():
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--draws", type=int, default=3)
-    parser.add_argument("--report", action="store_true", help="write results_tables.md")
+    parser.add_argument("--report", action="store_true", help="write results/tables.md")
     args = parser.parse_args()
     if args.report:
         report()
         return
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     for name in args.tables:
         frame = load(name)
         kinds = (
@@ -321,10 +308,8 @@ def main():
         for model in args.models:
             draws, seconds = measure(model, name, args.draws)
             record = {"model": model, "table": name, "shape": list(frame.shape),
-                      "kinds": kinds, "draws": draws, "fit_s": seconds,
-                      "machine": machine}  # fmt: skip
-            with LOG.open("a") as log:
-                log.write(json.dumps(record) + "\n")
+                      "kinds": kinds, "draws": draws, "fit_s": seconds}  # fmt: skip
+            append_record("tables", record)
             c2st = np.mean([d["c2st"] for d in draws])
             fit = "" if seconds is None else f", fit {seconds:.0f} s"
             print(f"{name:10s} {model:7s} C2ST {c2st:.3f}{fit}", flush=True)

@@ -9,7 +9,7 @@ classes' bounds, itself a lower bound on ``log p(x)``. This measures both ways.
 
 Run from the repository root (about five minutes on a 2-core CPU)::
 
-    python benchmarks/bench_unlabelled.py     # writes benchmarks/results_unlabelled.md
+    python benchmarks/bench_unlabelled.py     # writes benchmarks/results/unlabelled.md
 
 The "no label" figures use public pieces only: ``sample(y=..., guidance_scale=0)``
 is the "no label" sampler, and its bound is ``GaussianDiffusion.bound_terms`` on the
@@ -19,11 +19,11 @@ is the "no label" sampler, and its bound is ``GaussianDiffusion.bound_terms`` on
 import argparse
 import copy
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from bench_sampling import three_shapes
+from common import header, write_result
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -31,7 +31,6 @@ from skddpm import DiffusionGenerator
 from skddpm.diffusion import GaussianDiffusion
 from skddpm.metrics import classifier_two_sample_test
 
-HERE = Path(__file__).resolve().parent
 DRAWS = 3
 
 
@@ -82,12 +81,12 @@ def share_error(judge, samples, reference_shares):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(HERE / "results_unlabelled.md"))
-    args = parser.parse_args()
+    parser.parse_args()
     lines = [
         "# A conditional model without y",
         "",
-        "`python benchmarks/bench_unlabelled.py`: defaults, `fit(X, y)`; C2ST of "
+        *header("python benchmarks/bench_unlabelled.py"),
+        "Defaults, `fit(X, y)`; C2ST of "
         f"unlabelled samples against as many held-out rows (mean ± sd of {DRAWS} draws); "
         "the share error is the total variation between the classes a 5-NN judge "
         "(trained on the real rows) gives the samples and the real shares; scores are "
@@ -124,9 +123,7 @@ def main():
             f"{null_seconds:.1f} / {mixture_seconds:.1f} |"
         )
         print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
-    print(text)
+    print(write_result("unlabelled", lines).read_text())
 
 
 if __name__ == "__main__":

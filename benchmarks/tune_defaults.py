@@ -5,12 +5,11 @@
 
 Each configuration is ``DiffusionGenerator(**CONFIGS[name], random_state=0)``; its C2ST
 against the held-out rows (mean of ``--draws`` draws) and its fit time are printed per
-table and appended to ``benchmarks/tuning_log.jsonl``, which ``bench_defaults.py`` reads
+table and appended to ``benchmarks/logs/tuning.jsonl``, which ``bench_defaults.py`` reads
 for its ablation table.
 """
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -23,9 +22,8 @@ from skddpm import DiffusionGenerator
 from skddpm.metrics import classifier_two_sample_test
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import append_record
 from suite import load_table, tables
-
-LOG = Path(__file__).resolve().parent / "tuning_log.jsonl"
 
 
 def steps_budget(steps, batch=256):
@@ -164,19 +162,9 @@ def main():
             scores.append(c2st)
             times.append(seconds)
             print(f"{config:24s} {name:22s} C2ST {c2st:.4f}  fit {seconds:6.1f} s", flush=True)
-            with LOG.open("a") as log:
-                log.write(
-                    json.dumps(
-                        {
-                            "config": config,
-                            "table": name,
-                            "c2st": c2st,
-                            "fit_s": seconds,
-                            "draws": args.draws,
-                        }
-                    )
-                    + "\n"
-                )
+            record = {"config": config, "table": name, "c2st": c2st, "fit_s": seconds,
+                      "draws": args.draws}  # fmt: skip
+            append_record("tuning", record)
         print(
             f"{config:24s} MEAN C2ST {np.mean(scores):.4f}  total fit {sum(times):.0f} s",
             flush=True,
