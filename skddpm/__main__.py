@@ -154,10 +154,10 @@ def sample(args):
         if not match:
             raise CommandError(f"--y {args.y!r} is not one of the classes {classes.tolist()}")
         kwargs["y"] = match[0]
-    if args.method == "ddim":
-        kwargs.update(method="ddim", steps=args.steps)
+    if args.method in ("ddim", "dpm"):
+        kwargs.update(method=args.method, steps=args.steps)
     elif args.steps is not None:
-        raise CommandError("--steps applies to --method ddim only")
+        raise CommandError("--steps applies to --method ddim or dpm only")
     gen.set_params(verbose=True)
     X_new = gen.sample(args.n_samples, **kwargs)
     write_csv(args.output, as_frame(gen, X_new))
@@ -262,8 +262,10 @@ def main(argv=None):
     p.add_argument("-n", "--n-samples", type=int, default=1000, help="rows to draw")
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
     p.add_argument("--y", help="draw rows of this class (models fitted with --labels)")
-    p.add_argument("--method", choices=["ddpm", "ddim"], default="ddpm")
-    p.add_argument("--steps", type=int, help="network calls, for --method ddim")
+    p.add_argument("--method", choices=["ddpm", "ddim", "dpm"], default="ddpm",
+                   help="ddpm: ancestral, timesteps calls; ddim or dpm (the fast "
+                   "solver): --steps calls")  # fmt: skip
+    p.add_argument("--steps", type=int, help="network calls, for --method ddim or dpm")
     p.add_argument("--random-state", type=int, default=None)
 
     p = commands.add_parser("score", help="the log-likelihood bound of the rows of a CSV file")

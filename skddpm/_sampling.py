@@ -133,13 +133,16 @@ class SamplingMixin:
             Classifier-free guidance ``ε̂ = ε̂_∅ + s (ε̂_y - ε̂_∅)`` (Ho & Salimans,
             2022), needs ``y``: 1 is plain conditional sampling (one network call per
             step), 0 unconditional, larger values stick closer to the class.
-        method : {"ddpm", "ddim"}, default="ddpm"
+        method : {"ddpm", "ddim", "dpm"}, default="ddpm"
             ``"ddpm"``: the ancestral sampler (Ho et al. Algorithm 2), ``timesteps``
             network calls. ``"ddim"``: Song et al. (2021), ``steps`` network calls.
+            ``"dpm"``: DPM-Solver++(2M) (Lu et al. 2022), a second-order solver of
+            the probability-flow ODE, ``steps`` network calls; the fast path (the
+            user guide's sampler page gives the figures).
         steps : int, default=None
-            DDIM only: network calls, from 1 to ``timesteps`` (default 10, or
-            ``timesteps`` if fewer). The sequence always starts at ``t = T`` and ends
-            at ``t = 1``.
+            DDIM and the solver: network calls, from 1 to ``timesteps`` (default 10,
+            or ``timesteps`` if fewer). The sequence always starts at ``t = T`` and
+            ends at ``t = 1``.
         eta : float, default=None
             DDIM only, in [0, 1] (default 0): 0 is deterministic given the starting
             noise. 1 with ``steps=timesteps`` draws from the ancestral sampler's
@@ -192,7 +195,7 @@ class SamplingMixin:
             level, in ``x0_hats``) among ``categories_``, the missing level after the
             others. ``xs[0]`` is the starting noise ``x_T``, ``xs[i]`` the chain after ``i``
             steps and ``xs[-1]`` the sample, in the data's units. ``n_steps`` is
-            ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"``.
+            ``timesteps`` for ``"ddpm"`` and ``steps`` for ``"ddim"`` and ``"dpm"``.
         x0_hats : ndarray of shape (n_steps, n_samples, n_features)
             ``x0_hats[i]`` is the estimate of ``x₀`` made from ``xs[i]``.
         """

@@ -24,6 +24,7 @@ __all__ = [
     "SAMPLERS",
     "AncestralSampler",
     "DDIMSampler",
+    "DPMSolverSampler",
     "Inpainting",
     "check_guidance_scale",
     "classifier_free_guidance",
@@ -31,6 +32,7 @@ __all__ = [
     "make_sampler",
     "repaint_path",
     "sample_loop",
+    "spaced_timesteps",
 ]
 
 
@@ -268,8 +270,9 @@ class DDIMSampler:
 
     options = ("steps", "eta")
 
-    # Network calls when no steps are given.
+    # Network calls when no steps are given, and how they are spread.
     default_steps = 10
+    spacing = "sigma"
 
     def __init__(self, timesteps, steps=None, eta=None):
         steps = min(self.default_steps, timesteps) if steps is None else steps
@@ -284,7 +287,7 @@ class DDIMSampler:
         self.steps, self.eta = int(steps), float(eta)
 
     def timesteps(self, schedule):
-        return ddim_timesteps(schedule.alphas_cumprod, self.steps)
+        return spaced_timesteps(schedule.alphas_cumprod, self.steps, self.spacing)
 
     def step(self, diffusion, x0_hat, x_t, t, step, prev, generator):
         # Song et al. eq. 12, from t to t' = prev, with the ε̂ that x̂₀ implies.
@@ -298,7 +301,77 @@ class DDIMSampler:
         return x_prev
 
 
-SAMPLERS = {"ddpm": AncestralSampler, "ddim": DDIMSampler}
+class DPMSolverSampler:
+    """DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2): a second-order multistep solver
+    in the data prediction ``x̂₀``, over ``steps`` network calls spread evenly in the
+    log signal-to-noise ratio (:func:`spaced_timesteps`).
+
+    With ``α_t = √ᾱ_t``, ``σ_t = √(1 - ᾱ_t)``, ``λ_t = log(α_t / σ_t)`` and
+    ``h = λ_{t'} - λ_t``, the step from ``t`` to ``t'`` with ``eta = 0`` follows the
+    probability-flow ODE: ``x_{t'} = (σ_{t'} / σ_t) x_t + α_{t'} (1 - e^{-h}) D``; with
+    ``eta = 1`` it is SDE-DPM-Solver++(2M) (Lu et al. 2022, §5), which adds noise as
+    the ancestral sampler does: ``x_{t'} = (σ_{t'} / σ_t) e^{-h} x_t + α_{t'}
+    (1 - e^{-2h}) D + σ_{t'} √(1 - e^{-2h}) z``. Between them the noise is ``eta``
+    times the SDE's, with the coefficients of DDIM's family. ``D = x̂₀(t)`` on the
+    first step (DDIM's step, or the ancestral one with ``eta = 1``) and, once the
+    previous step's ``x̂₀`` is known, ``D = x̂₀(t) + (x̂₀(t) - x̂₀(t_prev)) / (2r)`` with
+    ``r = h_prev / h``: the two estimates extrapolated to second order. The last call,
+    at ``t = 1``, returns its ``x̂₀``, as every sampler here does (the lower-order final
+    step that keeps few-step solvers stable). Clipping ``x̂₀`` (``clip_sample``) is the
+    thresholding the paper pairs with data prediction.
+
+    The solver keeps the previous ``x̂₀`` between steps; a step that does not continue
+    the previous one (the first, or after one of RePaint's jumps) is first order.
+    """
+
+    options = ("steps", "eta")
+
+    # Network calls when no steps are given, how they are spread, and the default eta.
+    default_steps = 10
+    spacing = "logsnr"
+    default_eta = 0.0
+
+    def __init__(self, timesteps, steps=None, eta=None):
+        steps = min(self.default_steps, timesteps) if steps is None else steps
+        self.steps = check_number(
+            steps, "steps", integer=True, low=1, high=timesteps,
+            fix=f"a solver step visits one of the timesteps={timesteps} levels.",
+        )  # fmt: skip
+        self.eta = check_number(
+            self.default_eta if eta is None else eta, "eta", integer=False, low=0, high=1,
+            fix="0 follows the probability-flow ODE, 1 adds the ancestral sampler's noise.",
+        )  # fmt: skip
+        self._previous = None
+
+    def timesteps(self, schedule):
+        self._previous = None
+        return spaced_timesteps(schedule.alphas_cumprod, self.steps, self.spacing)
+
+    def step(self, diffusion, x0_hat, x_t, t, step, prev, generator):
+        abar = diffusion.schedule.alphas_cumprod
+
+        def lam(s):
+            return 0.5 * (math.log(abar[s - 1]) - math.log1p(-abar[s - 1]))
+
+        h = lam(prev) - lam(step)
+        d = x0_hat
+        if self._previous is not None and self._previous[1] == step:
+            before, _, x0_before = self._previous
+            r = (lam(step) - lam(before)) / h
+            d = x0_hat + (0.5 / r) * (x0_hat - x0_before)
+        self._previous = (step, prev, x0_hat)
+        sigma_t, sigma_prev = math.sqrt(1 - abar[step - 1]), math.sqrt(1 - abar[prev - 1])
+        alpha_t, alpha_prev = math.sqrt(abar[step - 1]), math.sqrt(abar[prev - 1])
+        # The noise added, eta times the SDE's; the rest of the variance is carried by x_t.
+        noise = self.eta * sigma_prev * math.sqrt(-math.expm1(-2 * h))
+        keep = math.sqrt(max(sigma_prev**2 - noise**2, 0.0)) / sigma_t
+        x_prev = keep * x_t + (alpha_prev - keep * alpha_t) * d
+        if noise > 0:
+            x_prev = x_prev + noise * diffusion.randn(x_t, generator)
+        return x_prev
+
+
+SAMPLERS = {"ddpm": AncestralSampler, "ddim": DDIMSampler, "dpm": DPMSolverSampler}
 
 
 def make_sampler(method, timesteps, **options):
@@ -367,19 +440,38 @@ def ddim_timesteps(alphas_cumprod, steps):
     ts : list of int
         Strictly decreasing, ``ts[0] = T``.
     """
-    timesteps = len(alphas_cumprod)
+    return _spread(np.sqrt(1.0 - np.asarray(alphas_cumprod)), steps)
+
+
+def _spread(level, steps):
+    """``steps`` steps from ``t = T`` down to ``t = 1``, even in ``level`` (increasing
+    in ``t``, one value a step): each target takes its nearest step, and steps that
+    collide are pushed apart, keeping ``T`` first and ``1`` last."""
+    timesteps = len(level)
     if not 1 <= steps <= timesteps:
         raise ValueError(f"Expected 1 <= steps <= timesteps={timesteps}, got steps={steps}.")
     if steps == 1:
         return [timesteps]
-    sigma = np.sqrt(1.0 - np.asarray(alphas_cumprod))
-    targets = np.linspace(sigma[-1], sigma[0], steps)
-    ts = [1 + int(np.argmin(np.abs(sigma - target))) for target in targets]
-    # Nearest levels can repeat where σ is flat: push them apart, keeping T first and 1 last.
+    targets = np.linspace(level[-1], level[0], steps)
+    ts = [1 + int(np.argmin(np.abs(level - target))) for target in targets]
     ts[-1] = 1
     for i in range(steps - 2, -1, -1):
         ts[i] = min(timesteps - i, max(ts[i], ts[i + 1] + 1))
     return ts
+
+
+def spaced_timesteps(alphas_cumprod, steps, spacing="sigma"):
+    """``steps`` steps from ``t = T`` down to ``t = 1``, even in the noise level
+    ``σ_t = √(1 - ᾱ_t)`` (``"sigma"``, as :func:`ddim_timesteps`), in the log
+    signal-to-noise ratio ``λ_t`` (``"logsnr"``, DPM-Solver's choice) or in ``t``
+    (``"time"``). Each fast sampler says in its ``spacing`` which it uses."""
+    abar = np.asarray(alphas_cumprod, dtype=np.float64)
+    level = {
+        "sigma": lambda: np.sqrt(1.0 - abar),
+        "logsnr": lambda: -0.5 * (np.log(abar) - np.log1p(-abar)),
+        "time": lambda: np.arange(1.0, len(abar) + 1),
+    }[spacing]()
+    return _spread(level, steps)
 
 
 def check_guidance_scale(guidance_scale, conditional):

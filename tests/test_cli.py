@@ -155,7 +155,7 @@ def test_in_process_errors_name_the_problem(model, tmp_path, capsys):
     assert main(["sample", str(model), "-o", str(tmp_path / "s.csv"), "--y", "medium"]) == 1
     assert "--y 'medium' is not one of the classes ['high', 'low']" in capsys.readouterr().err
     assert main(["sample", str(model), "-o", str(tmp_path / "s.csv"), "--steps", "3"]) == 1
-    assert "--steps applies to --method ddim only" in capsys.readouterr().err
+    assert "--steps applies to --method ddim or dpm only" in capsys.readouterr().err
     assert main(["fit", str(model), "-o", str(tmp_path / "m"), "--param", "oops"]) == 1
     assert "--param expects name=value, got 'oops'" in capsys.readouterr().err
     short = write(tmp_path / "short.csv", ["width"], [["1.0"]])

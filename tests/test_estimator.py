@@ -332,7 +332,8 @@ def test_conditional_ddim_and_warm_start_on_cuda(tiny, spiral):
     gen = tiny(device="cuda", max_iter=2, warm_start=True).fit(spiral, y)
     gen.fit(spiral, y)  # continues on the device, fused Adam state included
     assert len(gen.loss_curve_) == 4
-    for options in ({"method": "ddim", "steps": 4}, {"y": "left", "guidance_scale": 2.0}):
+    for options in ({"method": "ddim", "steps": 4}, {"y": "left", "guidance_scale": 2.0},
+                    {"method": "dpm", "y": "right"}):  # fmt: skip
         S = gen.sample(50, **options)
         assert np.isfinite(S).all()
         np.testing.assert_array_equal(S, gen.sample(50, **options))

@@ -157,9 +157,10 @@ def test_repaint_path_goes_back_and_comes_down_again():
     assert repaint_path(1, 3, 10) == [0, 1]
 
 
-def test_jumps_and_ddim_keep_the_given_cells(tiny):
+def test_jumps_and_fast_samplers_keep_the_given_cells(tiny):
     model = tiny().fit(correlated(100))
-    for options in ({"jumps": 2}, {"method": "ddim", "steps": 5}, {"method": "ddim", "eta": 1.0}):
+    for options in ({"jumps": 2}, {"method": "ddim", "steps": 5}, {"method": "ddim", "eta": 1.0},
+                    {"method": "dpm", "steps": 5}, {"method": "dpm", "jumps": 1}):  # fmt: skip
         out = model.sample(20, given=[[np.nan, 0.5]], random_state=0, **options)
         assert np.all(out[:, 1] == 0.5)
         assert np.isfinite(out).all()
@@ -179,7 +180,7 @@ def test_given_and_the_imputer_on_cuda(tiny):
     frame = pd.DataFrame({"x": rng.normal(size=200), "k": rng.choice(["a", "b"], size=200)})
     model = tiny(device="cuda").fit(frame)
     given = pd.DataFrame({"x": [np.nan, 0.5], "k": ["a", None]})
-    for options in ({}, {"jumps": 1}, {"method": "ddim", "steps": 5}):
+    for options in ({}, {"jumps": 1}, {"method": "ddim", "steps": 5}, {"method": "dpm"}):
         out = model.sample(2, given=given, random_state=0, **options)
         assert out.loc[1, "x"] == 0.5 and out.loc[0, "k"] == "a"
         assert out.notna().all().all()

@@ -81,7 +81,8 @@ def test_ddim_samples_and_is_deterministic_with_eta_zero(conditional, unconditio
 @pytest.mark.parametrize(
     "options",
     [{}, {"method": "ddim", "steps": 4}, {"method": "ddim", "eta": 0.5}, {"y": "right"},
-     {"y": "left", "guidance_scale": 2.5, "method": "ddim", "steps": 3}],
+     {"y": "left", "guidance_scale": 2.5, "method": "ddim", "steps": 3},
+     {"method": "dpm", "steps": 4}, {"y": "left", "guidance_scale": 2.5, "method": "dpm"}],
 )  # fmt: skip
 def test_same_random_state_same_rows_whatever_the_sampler(conditional, options):
     a = conditional.sample(30, random_state=9, **options)
@@ -89,18 +90,31 @@ def test_same_random_state_same_rows_whatever_the_sampler(conditional, options):
     np.testing.assert_array_equal(a, b)
 
 
-def test_trajectories_for_both_samplers(conditional):
-    xs, x0_hats = conditional.sample_trajectory(6, method="ddim", steps=4, y="left", random_state=2)
+@pytest.mark.parametrize("method", ["ddim", "dpm"])
+def test_trajectories_of_every_sampler(conditional, method):
+    xs, x0_hats = conditional.sample_trajectory(6, method=method, steps=4, y="left", random_state=2)
     assert xs.shape == (5, 6, 2) and x0_hats.shape == (4, 6, 2)
     np.testing.assert_allclose(
-        xs[-1], conditional.sample(6, method="ddim", steps=4, y="left", random_state=2), rtol=1e-6
+        xs[-1], conditional.sample(6, method=method, steps=4, y="left", random_state=2), rtol=1e-6
     )
+
+
+def test_trajectory_of_the_ancestral_sampler(conditional):
     xs, x0_hats = conditional.sample_trajectory(6)
     assert xs.shape == (26, 6, 2) and x0_hats.shape == (25, 6, 2)
 
 
-def test_ddim_default_steps(unconditional):
-    assert unconditional.sample_trajectory(3, method="ddim")[0].shape == (11, 3, 2)
+@pytest.mark.parametrize("method", ["ddim", "dpm"])
+def test_fast_samplers_take_ten_calls_by_default(unconditional, method):
+    assert unconditional.sample_trajectory(3, method=method)[0].shape == (11, 3, 2)
+
+
+def test_the_solver_is_deterministic_and_follows_guidance(conditional):
+    a = conditional.sample(200, method="dpm", steps=5, random_state=1)
+    np.testing.assert_array_equal(a, conditional.sample(200, method="dpm", steps=5, random_state=1))
+    assert not np.array_equal(a, conditional.sample(200, method="dpm", steps=5, random_state=2))
+    left = conditional.sample(200, y="left", method="dpm", guidance_scale=2.0, random_state=0)
+    assert np.mean(left[:, 0] < 0) > 0.95
 
 
 def test_labels_of_other_kinds(tiny, blobs):
@@ -182,9 +196,11 @@ def test_labels_that_cannot_be_sorted(tiny, blobs):
         ({"method": "ddim", "steps": 26}, r"steps must be a whole number in \[1, 25\], got steps=26"),
         ({"method": "ddim", "eta": 1.5}, r"eta must be a finite number in \[0, 1\], got eta=1\.5; 0 is deterministic"),
         ({"method": "ddim", "eta": -0.1}, r"eta must be a finite number in \[0, 1\]"),
-        ({"method": "ddpm", "steps": 10}, r"steps=10 applies to method='ddim' only"),
-        ({"eta": 0.5}, r"eta=0\.5 applies to method='ddim' only"),
-        ({"method": "euler"}, r"method='euler' is not a sampler; expected one of \('ddpm', 'ddim'\)"),
+        ({"method": "ddpm", "steps": 10}, r"steps=10 applies to method='ddim' or method='dpm' only"),
+        ({"eta": 0.5}, r"eta=0\.5 applies to method='ddim' or method='dpm' only; method='ddpm' does not take it"),
+        ({"method": "dpm", "eta": 1.5}, r"eta must be a finite number in \[0, 1\], got eta=1\.5; 0 follows the probability-flow ODE"),
+        ({"method": "dpm", "steps": 26}, r"steps must be a whole number in \[1, 25\], got steps=26; a solver step"),
+        ({"method": "euler"}, r"method='euler' is not a sampler; expected one of \('ddpm', 'ddim', 'dpm'\)"),
         ({"y": "left", "guidance_scale": -1.0}, r"guidance_scale must be a finite number >= 0, got guidance_scale=-1\.0; 0 is unconditional"),
         ({"y": "left", "guidance_scale": np.inf}, r"guidance_scale must be a finite number >= 0"),
         ({"guidance_scale": 3.0}, r"guidance_scale=3\.0 guides samples towards the classes in y, but y is None"),

@@ -294,9 +294,11 @@ def test_labels_guidance_scores_and_the_trajectory_on_a_mixed_table(tiny):
     assert out.shape == (20, 6)
     scores = gen.score_samples(df.iloc[:10])
     assert scores.shape == (10,) and np.isfinite(scores).all()
-    xs, x0_hats = gen.sample_trajectory(4, method="ddim", steps=3)
-    assert xs.shape == (4, 4, 6) and x0_hats.shape == (3, 4, 6)
-    assert set(np.unique(xs[:, :, 1])) <= {0.0, 1.0, 2.0, 3.0}  # level indices of colour
+    for method in ("ddim", "dpm"):
+        xs, x0_hats = gen.sample_trajectory(4, method=method, steps=3)
+        assert xs.shape == (4, 4, 6) and x0_hats.shape == (3, 4, 6)
+        assert set(np.unique(xs[:, :, 1])) <= {0.0, 1.0, 2.0, 3.0}  # level indices of colour
+        assert gen.sample(20, method=method, y="off").shape == (20, 6)
 
 
 def test_save_load_and_pickle_keep_levels_and_dtypes(tiny, tmp_path):
