@@ -46,8 +46,7 @@ SAMPLERS = {
     "dpm-20": ({"method": "dpm", "steps": 20}, 20),
     "dpm-10": ({"method": "dpm", "steps": 10}, 10),
     "dpm-5": ({"method": "dpm", "steps": 5}, 5),
-    "dpm-sde-20": ({"method": "dpm", "steps": 20, "eta": 1.0}, 20),
-    "dpm-sde-10": ({"method": "dpm", "steps": 10, "eta": 1.0}, 10),
+    "dpm-ode-10": ({"method": "dpm", "steps": 10, "eta": 0.0}, 10),
 }
 GUIDED_SAMPLERS = (
     ("ancestral", {}),

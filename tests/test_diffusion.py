@@ -308,7 +308,8 @@ def test_a_new_sampler_is_one_class_registered_in_samplers(monkeypatch):
     torch.testing.assert_close(x.mean(0), MU, atol=0.1, rtol=0)
     torch.testing.assert_close(x.std(0), SIGMA, atol=0.1, rtol=0)
     with pytest.raises(
-        ValueError, match=r"eta=0\.5 applies to method='ddim' or method='dpm' or method='trailing' only"
+        ValueError,
+        match=r"eta=0\.5 applies to method='ddim' or method='dpm' or method='trailing' only",
     ):
         make_sampler("ddpm", 100, eta=0.5)
 
