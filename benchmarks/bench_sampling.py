@@ -128,14 +128,14 @@ def report():
                 worse = scores.mean() - b.mean() > max(0.02, 2 * se)
                 cell = f"**{cell}**" if worse else cell
                 speed = base["seconds"] / record["seconds"]
-                cell += f"<br>{record['seconds']:.2f} s, {speed:.0f}x"
+                cell += f" · {record['seconds']:.2f} s, {speed:.0f}x"
                 if sampler == "dpm-10":
                     within10.append(not worse)
                     speed10.append(speed)
                 if sampler == "dpm-20":
                     within20.append(not worse)
             else:
-                cell += f"<br>{record['seconds']:.2f} s"
+                cell += f" · {record['seconds']:.2f} s"
             cells.append(cell)
         lines.append(f"| {table} | " + " | ".join(cells) + " |")
     if within10:

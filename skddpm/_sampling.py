@@ -136,19 +136,22 @@ class SamplingMixin:
         method : {"ddpm", "ddim", "dpm"}, default="ddpm"
             ``"ddpm"``: the ancestral sampler (Ho et al. Algorithm 2), ``timesteps``
             network calls. ``"ddim"``: Song et al. (2021), ``steps`` network calls.
-            ``"dpm"``: DPM-Solver++(2M) (Lu et al. 2022), a second-order solver of
-            the probability-flow ODE, ``steps`` network calls; the fast path (the
-            user guide's sampler page gives the figures).
+            ``"dpm"``: DPM-Solver++(2M) (Lu et al. 2022), a second-order multistep
+            solver, ``steps`` network calls: the fast path (the user guide's section
+            on samplers gives the figures).
         steps : int, default=None
             DDIM and the solver: network calls, from 1 to ``timesteps`` (default 10,
             or ``timesteps`` if fewer). The sequence always starts at ``t = T`` and
             ends at ``t = 1``.
         eta : float, default=None
-            DDIM only, in [0, 1] (default 0): 0 is deterministic given the starting
-            noise. 1 with ``steps=timesteps`` draws from the ancestral sampler's
+            DDIM and the solver, in [0, 1]: the share of the ancestral sampler's noise
+            added at each step. DDIM's default is 0, deterministic given the starting
+            noise; 1 with ``steps=timesteps`` draws from the ancestral sampler's
             distribution when ``variance_type="fixed_small"`` (its reverse variance
             is then DDIM's ``σ²``); with ``"fixed_large"`` the ancestral sampler adds
-            more noise, ``σ_t² = β_t``.
+            more noise, ``σ_t² = β_t``. The solver's default is 1 (SDE-DPM-Solver++),
+            which at 10 and 20 calls comes closer to the ancestral sampler than 0 (the
+            probability-flow ODE).
         random_state : int, RandomState instance or None, default=None
             Seeds the noise; None uses the estimator's ``random_state``, so a fitted
             generator with an int seed returns the same rows for the same call.
