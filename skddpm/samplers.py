@@ -485,10 +485,10 @@ def spaced_timesteps(alphas_cumprod, steps, spacing="logsnr"):
     ``t``.
 
     With the solver's 10 calls (``eta=1``) on the spiral, the ring of 8 Gaussians and
-    the lognormal table of the suite, ``"logsnr"`` gives C2ST 0.531, 0.543 and 0.520;
+    the lognormal table of the suite, ``"logsnr"`` gives C2ST 0.531, 0.543 and 0.521;
     even in ``λ`` all the way from ``T`` (4 calls spent at ``t = 100..95``), 0.677,
-    0.763 and 0.521; even in ``σ``, 0.684, 0.754 and 0.754. The ancestral sampler's
-    100 calls give 0.527, 0.522 and 0.521.
+    0.763 and 0.521; even in ``σ``, 0.640 on the spiral and 0.754 on the lognormal
+    table. The ancestral sampler's 100 calls give 0.527, 0.522 and 0.521.
     """
     abar = np.asarray(alphas_cumprod, dtype=np.float64)
     if spacing == "sigma":
