@@ -7,6 +7,7 @@ skddpm and torch versions, the machine and its load. Results (``results/*.md``) 
 the Markdown tables written from the logs or by the scripts that have no log.
 """
 
+import functools
 import json
 import os
 import platform
@@ -28,8 +29,10 @@ LOGS = HERE / "logs"
 RESULTS = HERE / "results"
 
 
+@functools.cache
 def commit():
-    """The checkout's commit, with ``+changes`` when the work tree differs from it."""
+    """The checkout's commit, with ``+changes`` when the work tree differs from it: read
+    once per process, the code the process imported."""
 
     def git(*args):
         return subprocess.run(

@@ -446,7 +446,7 @@ def ddim_timesteps(alphas_cumprod, steps):
     ts : list of int
         Strictly decreasing, ``ts[0] = T``.
     """
-    return _spread(np.sqrt(1.0 - np.asarray(alphas_cumprod)), steps)
+    return spaced_timesteps(alphas_cumprod, steps, "sigma")
 
 
 def _spread(level, steps):
